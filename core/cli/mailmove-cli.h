@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The `mailmove` command: one file per sub-command, each an entry in the table of mailmove-cli.c. */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Exit codes, documented in `mailmove --help` and README.md. */
+enum {
+  MAILMOVE_EXIT_OK = 0,         /* done; for `check`: settled */
+  MAILMOVE_EXIT_NOT_YET = 1,    /* `check`: not settled yet; other commands: the operation failed */
+  MAILMOVE_EXIT_USAGE = 2,      /* usage error or bad input (plan, state, arguments) */
+  MAILMOVE_EXIT_DNS_ERROR = 3,  /* `check`: the authoritative side could not be asked */
+};
+
+typedef int (*MailmoveCliFunc) (int argc, char **argv);
+
+/* Sub-commands (argv[0] is the sub-command name). */
+/* MAILMOVE_CLI_COMMANDS: each later sub-command adds its prototype here. */
+
+/* Prints "mailmove: <message>" on stderr. */
+void mailmove_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+/* Parses with a GOptionContext; on error prints it and returns FALSE. */
+gboolean mailmove_cli_parse (GOptionContext *context, int *argc, char ***argv);
+
+G_END_DECLS
