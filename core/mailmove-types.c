@@ -156,7 +156,11 @@ mailmove_time_format_iso8601 (gint64 usec)
   dt = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
   if (dt == NULL)
     return NULL;
-  return g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ");
+  /* %Y does not pad years below 1000, which would not parse back. */
+  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ", g_date_time_get_year (dt),
+                          g_date_time_get_month (dt), g_date_time_get_day_of_month (dt),
+                          g_date_time_get_hour (dt), g_date_time_get_minute (dt),
+                          g_date_time_get_second (dt));
 }
 
 gboolean

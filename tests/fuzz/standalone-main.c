@@ -97,7 +97,8 @@ mutate (GRand *rand, GPtrArray *inputs)
       if (out->len > 0)
         {
           gsize from = g_rand_int_range (rand, 0, out->len);
-          gsize n = MIN ((gsize) g_rand_int_range (rand, 1, 64), out->len - from);
+          gsize want = g_rand_int_range (rand, 1, 64); /* once: MIN() evaluates its arguments twice */
+          gsize n = MIN (want, out->len - from);
           guint8 *slice = g_memdup2 (out->data + from, n);
 
           g_byte_array_append (out, slice, n);

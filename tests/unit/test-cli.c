@@ -56,11 +56,14 @@ test_cli_speaks_japanese (void **state)
   g_autofree char *err = NULL;
 
   /* Needs the ja_JP.UTF-8 locale (.ci/install-deps generates it); without it gettext cannot switch. */
-  if (newlocale (LC_MESSAGES_MASK, "ja_JP.UTF-8", (locale_t) 0) == (locale_t) 0)
+  locale_t ja = newlocale (LC_MESSAGES_MASK, "ja_JP.UTF-8", (locale_t) 0);
+
+  if (ja == (locale_t) 0)
     {
       print_message ("ja_JP.UTF-8 locale missing: run .ci/install-deps\n");
       skip ();
     }
+  freelocale (ja);
   g_setenv ("LC_ALL", "ja_JP.UTF-8", TRUE);
   assert_int_equal (mailmove_test_run_cli (argv, NULL, &out, &err), 0);
   assert_non_null (strstr (out, "使い方: mailmove コマンド"));

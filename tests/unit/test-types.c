@@ -71,6 +71,14 @@ test_types_iso8601 (void **state)
   assert_false (mailmove_time_parse_iso8601 ("next friday", &t));
   assert_false (mailmove_time_parse_iso8601 ("2026-13-40T25:00:00Z", &t));
   assert_null (mailmove_time_format_iso8601 (MAILMOVE_TIME_UNSET));
+  {
+    /* Years below 1000 keep four digits, so the text parses back. */
+    g_autoptr (GDateTime) old = g_date_time_new_utc (999, 1, 2, 3, 4, 5);
+    g_autofree char *s2 = mailmove_time_format_iso8601 (g_date_time_to_unix (old) * G_USEC_PER_SEC);
+
+    assert_string_equal (s2, "0999-01-02T03:04:05Z");
+    assert_true (mailmove_time_parse_iso8601 (s2, &t));
+  }
 }
 
 int
