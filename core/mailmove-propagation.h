@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The DNS propagation check of one domain move (design.md §3, research/dns.md §4.5, §5).
+ * One check: find the authoritative servers (SOA → NS → A/AAAA of every NS, one vantage per address),
+ * then ask every vantage point in parallel for the changed chain (MX RRset, A/AAAA of every MX host and of
+ * the client-facing hosts, CNAMEs on the way), classify each (MailmoveVerdict) with the remaining TTL of
+ * the records that still differ from the authoritative data, flag TTL stretchers (a TTL above the
+ * authoritative one) and answers served after their own deadline (serve-stale), compute t_auth and the
+ * schedule (T_prop for compliant caches, T_practical), and gather the pre-flight findings.
+ * The object keeps what later checks need (t_auth, the TTLs before the switch, the last deadlines), so
+ * `--watch` is the same object checked again. */
+#pragma once
+
+#if !defined(MAILMOVE_INSIDE) && !defined(MAILMOVE_COMPILATION)
+#error "Only <mailmove.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "mailmove-types.h"
+#include "mailmove-vantage.h"
+#include "mailmove-verdict.h"
+#include "mailmove-dns-findings.h"
+#include "mailmove-schedule.h"
+
+G_BEGIN_DECLS
+
+#define MAILMOVE_PROPAGATION_ERROR (mailmove_propagation_error_quark ())
+GQuark mailmove_propagation_error_quark (void);
+
+typedef enum {
+  MAILMOVE_PROPAGATION_ERROR_INVALID,   /* nothing to compare with: no new address, a bad domain */
+} MailmovePropagationError;
+
+typedef enum {
+  MAILMOVE_PROPAGATION_FLAG_STRETCHED = 1 << 0,  /* a TTL above the authoritative TTL: not a compliant cache */
+  MAILMOVE_PROPAGATION_FLAG_STALE = 1 << 1,      /* after the switch, old data past the deadline it announced */
+} MailmovePropagationFlags;
+
+/* What one vantage point answered in one check. */
+typedef struct {
+  MailmoveVantage *vantage;       /* (owned) */
+  MailmoveVerdict verdict;
+  MailmovePropagationFlags flags;
+  gint64 observed_at;
+  guint32 ttl;                    /* the largest TTL in its answer for the chain (0 if none) */
+  guint32 remaining_ttl;          /* OLD/MIXED: seconds until the differing records expire there */
+  gint64 deadline;                /* OLD/MIXED: observed_at + remaining_ttl; else UNSET */
+  guint32 serial;                 /* authoritative vantages: SOA serial (0 unknown) */
+  GPtrArray *addresses;           /* (element-type utf8) (owned) addresses it gave, normalised, sorted */
+  char *error;                    /* (owned) (nullable) transport error message */
+} MailmovePropagationObservation;
+
+#define MAILMOVE_TYPE_PROPAGATION (mailmove_propagation_get_type ())
+G_DECLARE_FINAL_TYPE (MailmovePropagation, mailmove_propagation, MAILMOVE, PROPAGATION, GObject)
+
+MailmovePropagation *mailmove_propagation_new (const char *domain);
+
+void mailmove_propagation_add_old_address (MailmovePropagation *self, GInetAddress *address);
+void mailmove_propagation_add_new_address (MailmovePropagation *self, GInetAddress *address);
+/* A client-facing host ("mail.example.jp") whose A/AAAA are part of the chain. */
+void mailmove_propagation_add_host (MailmovePropagation *self, const char *host);
+/* Adds a non-authoritative vantage (system, public, given). */
+void mailmove_propagation_add_vantage (MailmovePropagation *self, MailmoveVantage *vantage);
+/* Adds an authoritative vantage by hand and switches discovery off when @discover is FALSE. */
+void mailmove_propagation_set_discover (MailmovePropagation *self, gboolean discover);
+void mailmove_propagation_set_dkim_selectors (MailmovePropagation *self, const char *const *selectors);
+/* The planned switch time, for the TTL findings; UNSET by default. */
+void mailmove_propagation_set_switch_at (MailmovePropagation *self, gint64 switch_at);
+/* When the records were actually switched, if known (the user says so): used as t_auth once every
+ * authoritative address serves the new data.  Otherwise t_auth is the first check that saw it. */
+void mailmove_propagation_set_switched_at (MailmovePropagation *self, gint64 switched_at);
+void mailmove_propagation_set_policy (MailmovePropagation *self, const MailmovePolicy *policy);
+/* Per-query timeout for discovered authoritative vantages (ms); 0: 2000. */
+void mailmove_propagation_set_timeout (MailmovePropagation *self, guint timeout_ms);
+
+/* Runs one check.  Fails only on bad configuration (MAILMOVE_PROPAGATION_ERROR) or cancellation: DNS
+ * failures are verdicts. */
+void mailmove_propagation_check_async (MailmovePropagation *self, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data);
+gboolean mailmove_propagation_check_finish (MailmovePropagation *self, GAsyncResult *result, GError **error);
+
+/* Results of the last check. */
+GPtrArray *mailmove_propagation_get_observations (MailmovePropagation *self);  /* (element-type MailmovePropagationObservation) */
+GPtrArray *mailmove_propagation_get_findings (MailmovePropagation *self);      /* (element-type MailmoveDnsFinding) */
+gint64 mailmove_propagation_get_checked_at (MailmovePropagation *self);
+gint64 mailmove_propagation_get_t_auth (MailmovePropagation *self);
+gint64 mailmove_propagation_get_t_prop (MailmovePropagation *self);
+gint64 mailmove_propagation_get_t_practical (MailmovePropagation *self);
+/* The changed chain as the last check gave it to the schedule (TTL_old: the largest authoritative TTL seen
+ * before the switch in this object's life, else the current one; is_new_name for names the authoritative
+ * side said did not exist before), for the state store.  (transfer none) valid until the next check. */
+const MailmoveScheduleRecord *mailmove_propagation_get_records (MailmovePropagation *self, gsize *out_n);
+/* RFC 2308 negative-cache TTL the authoritative side gave (0 if none seen). */
+guint32 mailmove_propagation_get_negative_ttl (MailmovePropagation *self);
+/* Every compliant cache has the new data and T_prop has passed. */
+gboolean mailmove_propagation_is_settled (MailmovePropagation *self);
+/* The authoritative side could not be asked (no NS found, or an authoritative address failed/lame);
+ * (nullable) a translated message. */
+gboolean mailmove_propagation_has_authoritative_error (MailmovePropagation *self, const char **out_message);
+
+/* The result as the documented JSON object (docs/check.md). */
+JsonNode *mailmove_propagation_to_json (MailmovePropagation *self);
+
+/* "stretched", "stale" */
+const char *mailmove_propagation_flag_to_string (MailmovePropagationFlags flag);
+void mailmove_propagation_observation_free (MailmovePropagationObservation *observation);
+
+G_END_DECLS
