@@ -19,6 +19,11 @@ typedef struct {
 
 static const Command commands[] = {
   /* MAILMOVE_CLI_TABLE: each later sub-command adds its row here. */
+  { "check", mailmove_cli_check, N_("check DNS propagation of the new mail server (mailmove check DOMAIN)") },
+  { "status", mailmove_cli_status, N_("Show every account pair: phase, evidence and safe-delete time") },
+  { "probe", mailmove_cli_probe, N_("check a mail server: TLS certificate, login, Inbox") },
+  { "preflight", mailmove_cli_preflight, N_("check the new server for every account before switching MX") },
+  { "plan", mailmove_cli_plan, N_("Validate and show migration plans") },
   { NULL, NULL, NULL },
 };
 

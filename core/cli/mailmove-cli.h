@@ -18,6 +18,15 @@ typedef int (*MailmoveCliFunc) (int argc, char **argv);
 
 /* Sub-commands (argv[0] is the sub-command name). */
 /* MAILMOVE_CLI_COMMANDS: each later sub-command adds its prototype here. */
+int mailmove_cli_check (int argc, char **argv);
+int mailmove_cli_status (int argc, char **argv);
+int mailmove_cli_probe (int argc, char **argv);
+int mailmove_cli_preflight (int argc, char **argv);
+/* From mailmove-cli-probe.c: reads one line from stdin without echo (NULL if too long); free with
+ * mailmove_cli_free_password (wipes it). */
+char *mailmove_cli_read_password_stdin (void);
+void mailmove_cli_free_password (char *password);
+int mailmove_cli_plan (int argc, char **argv);
 
 /* Prints "mailmove: <message>" on stderr. */
 void mailmove_cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
