@@ -14,6 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mailmove-clock.h"
+#include "mailmove-json.h"
 #include "mailmove-merge-journal.h"
 #include "mailmove-merge-journal-private.h"
 #include "mailmove-message-identity.h"
@@ -176,49 +177,16 @@ typedef enum
   LINE_NEWER,
 } LineResult;
 
-/* Whether @line holds exactly one JSON object and nothing after it.  json-glib 1.6 accepts several
- * top-level values in one input (and leaks all but the last), so this is checked before parsing. */
+/* Whether @line holds exactly one JSON object and nothing after it (json-glib 1.6 would accept several
+ * top-level values and leak all but the last). */
 static gboolean
 single_object (const char *line, gsize len)
 {
   gsize i = 0;
-  guint depth = 0;
-  gboolean in_string = FALSE;
 
   while (i < len && g_ascii_isspace (line[i]))
     i++;
-  if (i == len || line[i] != '{')
-    return FALSE;
-  for (; i < len; i++)
-    {
-      char c = line[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '{' || c == '[')
-        depth++;
-      else if (c == '}' || c == ']')
-        {
-          if (depth == 0)
-            return FALSE;
-          if (--depth == 0)
-            break;
-        }
-    }
-  if (i >= len)
-    return FALSE;
-  for (i++; i < len; i++)
-    if (!g_ascii_isspace (line[i]))
-      return FALSE;
-  return TRUE;
+  return i < len && line[i] == '{' && mailmove_json_scan (line, len, 16, NULL) == MAILMOVE_JSON_SHAPE_OK;
 }
 
 /* Parses and applies one line (outside input: the file may have been edited or damaged). */

@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "mailmove-duration.h"
+#include "mailmove-json.h"
 #include "mailmove-plan.h"
 #include "mailmove-plan-private.h"
 
@@ -1047,52 +1048,9 @@ add_syntax_error (Check *c, const GError *json_error)
     add_error (c, MAILMOVE_PLAN_ERROR_SYNTAX, NULL, "%s", msg);
 }
 
-/* json-glib's parser recurses once per nesting level, so "[[[[…" a megabyte deep overflows the stack.  A plan
- * is four levels deep; this scan (strings and escapes skipped, bounds-checked) refuses anything past
- * MAX_DEPTH before json-glib sees it. */
+/* A plan is four levels deep; mailmove_json_scan() refuses anything past MAX_DEPTH (json-glib would
+ * overflow the stack) and a second top-level value (json-glib would silently keep the last one). */
 #define MAX_DEPTH 32
-
-static gboolean
-nesting_too_deep (const char *data, gsize len, guint *out_line, guint *out_column)
-{
-  guint depth = 0;
-  guint line = 1;
-  gsize line_start = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char ch = data[i];
-
-      if (ch == '\n')
-        {
-          line++;
-          line_start = i + 1;
-        }
-      if (in_string)
-        {
-          if (ch == '\\')
-            i++; /* the escaped character (a newline inside a string is an error json-glib reports) */
-          else if (ch == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (ch == '"')
-        in_string = TRUE;
-      else if (ch == '[' || ch == '{')
-        {
-          if (++depth > MAX_DEPTH)
-            {
-              *out_line = line;
-              *out_column = (guint) MIN (i - line_start + 1, (gsize) G_MAXUINT);
-              return TRUE;
-            }
-        }
-      else if ((ch == ']' || ch == '}') && depth > 0)
-        depth--;
-    }
-  return FALSE;
-}
 
 /* json-glib keeps the last of repeated keys silently; a repeated "imap" is usually a mistake worth a word.
  * The signal comes after the member is stored, so a repeat shows as a count above the object's size. */
@@ -1130,7 +1088,8 @@ mailmove_plan_new_from_data (const char *data, gssize len, const char *source_na
   g_autoptr (MailmovePlan) plan = NULL;
   g_autoptr (GHashTable) counts = NULL;
   DuplicateCheck dup;
-  guint deep_line = 0, deep_column = 0;
+  MailmoveJsonShape shape;
+  gsize shape_at = 0;
   Check c = { 0 };
   JsonNode *root;
 
@@ -1153,15 +1112,20 @@ mailmove_plan_new_from_data (const char *data, gssize len, const char *source_na
   g_signal_connect (parser, "object-member", G_CALLBACK (object_member_cb), &dup);
   if (len > MAX_PLAN_SIZE)
     add_error (&c, MAILMOVE_PLAN_ERROR_READ, NULL, _("the plan is larger than 1 MiB; a plan is a small JSON file"));
-  else if (data != NULL && nesting_too_deep (data, (gsize) len, &deep_line, &deep_column))
+  else if (data != NULL
+           && (shape = mailmove_json_scan (data, (gsize) len, MAX_DEPTH, &shape_at)) != MAILMOVE_JSON_SHAPE_OK)
     {
-      g_autofree char *where = g_strdup_printf ("%u:%u", deep_line, deep_column);
+      guint deep_line, deep_column;
 
       /* "SOURCE:LINE:COLUMN: …" like json-glib's own syntax errors. */
+      mailmove_json_offset_to_position (data, shape_at, &deep_line, &deep_column);
       c.code = MAILMOVE_PLAN_ERROR_SYNTAX;
-      g_ptr_array_add (errors, g_strdup_printf ("%s:%s: %s", c.source, where,
-                                                _("nested more than 32 levels deep; a plan is at most 4 levels "
-                                                  "deep")));
+      g_ptr_array_add (errors, g_strdup_printf ("%s:%u:%u: %s", c.source, deep_line, deep_column,
+                                                shape == MAILMOVE_JSON_SHAPE_TOO_DEEP
+                                                    ? _("nested more than 32 levels deep; a plan is at most 4 levels "
+                                                        "deep")
+                                                    : _("more text after the end of the plan; a plan file holds "
+                                                        "exactly one JSON object")));
     }
   else if (!json_parser_load_from_data (parser, data != NULL ? data : "", len, &json_error))
     add_syntax_error (&c, json_error);
@@ -1283,9 +1247,7 @@ mailmove_plan_peek_domain (const char *data, gsize len)
   JsonNode *root;
   JsonNode *member;
 
-  guint line, column;
-
-  if (len > MAX_PLAN_SIZE || nesting_too_deep (data, len, &line, &column)
+  if (len > MAX_PLAN_SIZE || mailmove_json_scan (data, len, MAX_DEPTH, NULL) != MAILMOVE_JSON_SHAPE_OK
       || !json_parser_load_from_data (parser, data, (gssize) len, NULL))
     return NULL;
   root = json_parser_get_root (parser);

@@ -26,6 +26,7 @@
 #include "mailmove-account-pair-private.h"
 #include "mailmove-clock.h"
 #include "mailmove-duration.h"
+#include "mailmove-json.h"
 
 /* Far above any real state (a few hundred pairs × 500 observations is a few MiB). */
 #define MAX_STATE_SIZE (64 * 1024 * 1024)
@@ -913,40 +914,9 @@ read_migration (JsonObject *o, const char *path, GError **error)
   return g_steal_pointer (&m);
 }
 
-/* json-glib's parser recurses once per nesting level: a file of a few MB of '[' would overflow the stack.
- * Schema 1 nests 6 levels deep; refuse anything beyond MAX_DEPTH before parsing. */
+/* Schema 1 nests 6 levels deep; mailmove_json_scan() refuses anything beyond MAX_DEPTH before json-glib
+ * (which would overflow the stack) and a second top-level value (which json-glib would silently prefer). */
 #define MAX_DEPTH 32
-
-static gboolean
-nesting_is_shallow (const char *data, gsize len)
-{
-  gboolean in_string = FALSE;
-  int depth = 0;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = data[i];
-
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > MAX_DEPTH)
-            return FALSE;
-        }
-      else if ((c == ']' || c == '}') && depth > 0)
-        depth--;
-    }
-  return TRUE;
-}
 
 GPtrArray *
 mailmove_state_deserialize (const char *data, gssize length, GError **error)
@@ -969,10 +939,17 @@ mailmove_state_deserialize (const char *data, gssize length, GError **error)
       corrupt (error, "$", _("not UTF-8 text"));
       return NULL;
     }
-  if (!nesting_is_shallow (data, (gsize) length))
+  switch (mailmove_json_scan (data, (gsize) length, MAX_DEPTH, NULL))
     {
+    case MAILMOVE_JSON_SHAPE_TOO_DEEP:
       corrupt (error, "$", _("nested too deeply"));
       return NULL;
+    case MAILMOVE_JSON_SHAPE_TRAILING:
+      corrupt (error, "$", _("more text after the end of the state"));
+      return NULL;
+    case MAILMOVE_JSON_SHAPE_OK:
+    default:
+      break;
     }
   if (!json_parser_load_from_data (parser, data, length, &local))
     {

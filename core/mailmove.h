@@ -7,6 +7,7 @@
 #include "mailmove-clock.h"
 #include "mailmove-i18n.h"
 /* MAILMOVE_UNIT_HEADERS: each unit adds its header below. */
+#include "mailmove-json.h"
 #include "mailmove-imap-error.h"
 #include "mailmove-imap-utf7.h"
 #include "mailmove-imap-response.h"

@@ -267,6 +267,16 @@ test_plan_refuses_non_plans (void **state)
     assert_true (g_error_matches (e0, MAILMOVE_PLAN_ERROR, MAILMOVE_PLAN_ERROR_SYNTAX));
     assert_true (g_str_has_prefix (e0->message, "deep.json:2:32: nested more than 32 levels deep"));
   }
+  /* Two plans in one file: json-glib would quietly keep the last one; refused, pointing at the second. */
+  {
+    const char *two = "{\"version\": 1, \"domain\": \"example.jp\", \"new_server\": {\"host\": \"a.example.jp\", "
+                      "\"imap\": {}}}\n{\"version\": 1}";
+    g_autoptr (GError) e1 = NULL;
+
+    assert_null (mailmove_plan_new_from_data (two, -1, "two.json", &e1));
+    assert_true (g_error_matches (e1, MAILMOVE_PLAN_ERROR, MAILMOVE_PLAN_ERROR_SYNTAX));
+    assert_true (g_str_has_prefix (e1->message, "two.json:2:1: more text after the end of the plan"));
+  }
   /* Brackets inside strings do not count. */
   {
     g_autoptr (GString) s = g_string_new ("{\"version\": 1, \"domain\": \"example.jp\", \"_c\": \"\\\"");

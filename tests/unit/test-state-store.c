@@ -330,6 +330,9 @@ test_state_store_corrupt_kept_aside (void **state)
   Fixture *f = *state;
 
   check_kept_aside (f, "{ \"schema\": 1, \"migrations\": [", MAILMOVE_STATE_ERROR_CORRUPT, "corrupt");
+  /* A second top-level value (json-glib would keep the last one) is corruption too. */
+  check_kept_aside (f, "{ \"schema\": 1, \"migrations\": [] }\n{ \"schema\": 1, \"migrations\": [] }",
+                    MAILMOVE_STATE_ERROR_CORRUPT, "corrupt");
   check_kept_aside (f, "{ \"schema\": 1, \"migrations\": [ { \"domain\": 7 } ] }", MAILMOVE_STATE_ERROR_CORRUPT,
                     "corrupt");
   check_kept_aside (f, "{ \"schema\": 2, \"migrations\": [] }", MAILMOVE_STATE_ERROR_UNSUPPORTED_VERSION,

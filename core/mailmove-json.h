@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* A pre-scan of JSON text from outside, run before json-glib sees it: json-glib 1.6 recurses once per
+ * nesting level (a few MB of '[' overflow the stack) and accepts several top-level values in one input
+ * (keeping the last, leaking the others), so "one object, shallow enough" is checked here. */
+#pragma once
+
+#if !defined(MAILMOVE_INSIDE) && !defined(MAILMOVE_COMPILATION)
+#error "Only <mailmove.h> can be included directly."
+#endif
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MAILMOVE_JSON_SHAPE_OK,        /* one value, or text json-glib will reject with its own message */
+  MAILMOVE_JSON_SHAPE_TOO_DEEP,  /* nested deeper than the limit; offset: the opening bracket */
+  MAILMOVE_JSON_SHAPE_TRAILING,  /* something follows the first complete value; offset: where */
+} MailmoveJsonShape;
+
+/* Scans @len bytes (strings and escapes skipped, bounds-checked).  @out_offset (optional) is set for the
+ * failures. */
+MailmoveJsonShape mailmove_json_scan (const char *data, gsize len, guint max_depth, gsize *out_offset);
+
+/* 1-based line and column of byte @offset, for "FILE:LINE:COLUMN:" messages. */
+void mailmove_json_offset_to_position (const char *data, gsize offset, guint *out_line, guint *out_column);
+
+G_END_DECLS
