@@ -46,14 +46,14 @@ put_plan (const char *config_dir, const char *name, const char *domain, const ch
   g_autofree char *json = g_strdup_printf ("{\"version\": 1, \"domain\": \"%s\", "
                                            "\"new_server\": {\"host\": \"%s\", \"imap\": {}}}",
                                            domain, new_host);
-  g_autofree char *path = mailmove_test_write_file (dir, name, json);
+  g_free (mailmove_test_write_file (dir, name, json));
 }
 
 static void
 put_raw (const char *config_dir, const char *name, const char *contents)
 {
   g_autofree char *dir = g_build_filename (config_dir, "mailmove", "plans", NULL);
-  g_autofree char *path = mailmove_test_write_file (dir, name, contents);
+  g_free (mailmove_test_write_file (dir, name, contents));
 }
 
 static MailmovePlanStore *
