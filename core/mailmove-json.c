@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "mailmove-json.h"
+#include "mailmove-types.h"
 
 MailmoveJsonShape
 mailmove_json_scan (const char *data, gsize len, guint max_depth, gsize *out_offset)
@@ -85,4 +86,22 @@ mailmove_json_offset_to_position (const char *data, gsize offset, guint *out_lin
       }
   *out_line = line;
   *out_column = (guint) MIN (offset - line_start + 1, (gsize) G_MAXUINT);
+}
+
+void
+mailmove_json_add_string_or_null (JsonBuilder *builder, const char *member, const char *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+void
+mailmove_json_add_time (JsonBuilder *builder, const char *member, gint64 usec)
+{
+  g_autofree char *s = mailmove_time_format_iso8601 (usec);
+
+  mailmove_json_add_string_or_null (builder, member, s);
 }

@@ -9,6 +9,7 @@
 #endif
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -24,5 +25,10 @@ MailmoveJsonShape mailmove_json_scan (const char *data, gsize len, guint max_dep
 
 /* 1-based line and column of byte @offset, for "FILE:LINE:COLUMN:" messages. */
 void mailmove_json_offset_to_position (const char *data, gsize offset, guint *out_line, guint *out_column);
+
+/* Builder members every --json document uses: a string or null, and a UTC time as ISO 8601
+ * ("2026-11-27T12:00:00Z") or null when MAILMOVE_TIME_UNSET. */
+void mailmove_json_add_string_or_null (JsonBuilder *builder, const char *member, const char *value);
+void mailmove_json_add_time (JsonBuilder *builder, const char *member, gint64 usec);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include "mailmove-propagation.h"
 #include "mailmove-clock.h"
+#include "mailmove-json.h"
 #include "mailmove-schedule.h"
 #include "mailmove-spf.h"
 
@@ -1786,20 +1787,6 @@ mailmove_propagation_has_authoritative_error (MailmovePropagation *self, const c
 }
 
 static void
-add_time (JsonBuilder *b, const char *member, gint64 t)
-{
-  json_builder_set_member_name (b, member);
-  if (t == MAILMOVE_TIME_UNSET)
-    json_builder_add_null_value (b);
-  else
-    {
-      g_autofree char *s = mailmove_time_format_iso8601 (t);
-
-      json_builder_add_string_value (b, s);
-    }
-}
-
-static void
 add_addresses (JsonBuilder *b, const char *member, GPtrArray *addrs)
 {
   json_builder_set_member_name (b, member);
@@ -1823,12 +1810,12 @@ mailmove_propagation_to_json (MailmovePropagation *self)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "domain");
   json_builder_add_string_value (b, self->domain);
-  add_time (b, "checked_at", self->checked_at);
+  mailmove_json_add_time (b, "checked_at", self->checked_at);
   json_builder_set_member_name (b, "settled");
   json_builder_add_boolean_value (b, self->settled);
-  add_time (b, "t_auth", self->t_auth);
-  add_time (b, "t_prop", self->t_prop);
-  add_time (b, "t_practical", self->t_practical);
+  mailmove_json_add_time (b, "t_auth", self->t_auth);
+  mailmove_json_add_time (b, "t_prop", self->t_prop);
+  mailmove_json_add_time (b, "t_practical", self->t_practical);
   json_builder_set_member_name (b, "authoritative_error");
   if (self->auth_error)
     json_builder_add_string_value (b, self->auth_error_message != NULL ? self->auth_error_message : "");
@@ -1860,7 +1847,7 @@ mailmove_propagation_to_json (MailmovePropagation *self)
         json_builder_add_int_value (b, o->remaining_ttl);
       else
         json_builder_add_null_value (b);
-      add_time (b, "deadline", o->deadline);
+      mailmove_json_add_time (b, "deadline", o->deadline);
       json_builder_set_member_name (b, "flags");
       json_builder_begin_array (b);
       if (o->flags & MAILMOVE_PROPAGATION_FLAG_STRETCHED)
@@ -1901,7 +1888,7 @@ mailmove_propagation_to_json (MailmovePropagation *self)
       json_builder_add_string_value (b, f->message);
       json_builder_set_member_name (b, "fix");
       json_builder_add_string_value (b, f->fix);
-      add_time (b, "earliest_switch", f->earliest_switch);
+      mailmove_json_add_time (b, "earliest_switch", f->earliest_switch);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);

@@ -152,16 +152,6 @@ add_time (JsonBuilder *b, const char *key, gint64 t)
 }
 
 static void
-add_nullable_string (JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name (b, key);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_duration (JsonBuilder *b, const char *key, GTimeSpan span)
 {
   /* Policies come from validated plans and are never negative. */
@@ -184,8 +174,8 @@ add_endpoint (JsonBuilder *b, const char *key, const MailmoveEndpoint *e)
       return;
     }
   json_builder_begin_object (b);
-  add_nullable_string (b, "host", e->host);
-  add_nullable_string (b, "tls_name", e->tls_name);
+  mailmove_json_add_string_or_null (b, "host", e->host);
+  mailmove_json_add_string_or_null (b, "tls_name", e->tls_name);
   json_builder_set_member_name (b, "addresses");
   json_builder_begin_array (b);
   for (guint i = 0; e->addresses != NULL && e->addresses[i] != NULL; i++)
@@ -227,8 +217,8 @@ add_pair (JsonBuilder *b, MailmoveAccountPair *pair)
   json_builder_add_string_value (b, mailmove_client_to_string (mailmove_account_pair_get_client (pair)));
   json_builder_set_member_name (b, "legacy_protocol");
   json_builder_add_string_value (b, mailmove_protocol_to_string (mailmove_account_pair_get_legacy_protocol (pair)));
-  add_nullable_string (b, "legacy_account_id", mailmove_account_pair_get_legacy_account_id (pair));
-  add_nullable_string (b, "new_account_id", mailmove_account_pair_get_new_account_id (pair));
+  mailmove_json_add_string_or_null (b, "legacy_account_id", mailmove_account_pair_get_legacy_account_id (pair));
+  mailmove_json_add_string_or_null (b, "new_account_id", mailmove_account_pair_get_new_account_id (pair));
   json_builder_set_member_name (b, "phase");
   json_builder_add_string_value (b, mailmove_phase_to_string (mailmove_account_pair_get_phase (pair)));
 
@@ -240,7 +230,7 @@ add_pair (JsonBuilder *b, MailmoveAccountPair *pair)
       json_builder_set_member_name (b, "phase");
       json_builder_add_string_value (b, mailmove_phase_to_string (history[i].phase));
       add_time (b, "at", history[i].at);
-      add_nullable_string (b, "reason", history[i].reason);
+      mailmove_json_add_string_or_null (b, "reason", history[i].reason);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -252,8 +242,8 @@ add_pair (JsonBuilder *b, MailmoveAccountPair *pair)
   for (gsize i = 0; i < n; i++)
     {
       json_builder_begin_object (b);
-      add_nullable_string (b, "name", records[i].name);
-      add_nullable_string (b, "type", records[i].type);
+      mailmove_json_add_string_or_null (b, "name", records[i].name);
+      mailmove_json_add_string_or_null (b, "type", records[i].type);
       json_builder_set_member_name (b, "ttl");
       json_builder_add_int_value (b, records[i].ttl);
       json_builder_set_member_name (b, "previous_ttl");
@@ -311,7 +301,7 @@ add_migration (JsonBuilder *b, MailmoveMigration *m)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "domain");
   json_builder_add_string_value (b, mailmove_migration_get_domain (m));
-  add_nullable_string (b, "plan_source", mailmove_migration_get_plan_source (m));
+  mailmove_json_add_string_or_null (b, "plan_source", mailmove_migration_get_plan_source (m));
   json_builder_set_member_name (b, "canonical_host");
   json_builder_add_string_value (b, mailmove_migration_get_canonical_host (m));
   add_time (b, "switch_at", mailmove_migration_get_switch_at (m));

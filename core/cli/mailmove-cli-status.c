@@ -47,28 +47,6 @@ has_known_old_ttl (MailmoveAccountPair *pair)
 /* ---- --json -------------------------------------------------------------------------------------------- */
 
 static void
-json_time (JsonBuilder *b, const char *key, gint64 t)
-{
-  g_autofree char *s = mailmove_time_format_iso8601 (t);
-
-  json_builder_set_member_name (b, key);
-  if (s != NULL)
-    json_builder_add_string_value (b, s);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
-json_string (JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name (b, key);
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 json_int (JsonBuilder *b, const char *key, gint64 value)
 {
   json_builder_set_member_name (b, key);
@@ -78,7 +56,7 @@ json_int (JsonBuilder *b, const char *key, gint64 value)
 static void
 json_term_name (JsonBuilder *b, const char *key, MailmoveScheduleTermKind kind)
 {
-  json_string (b, key, kind < MAILMOVE_N_TERMS ? mailmove_schedule_term_to_string (kind) : NULL);
+  mailmove_json_add_string_or_null (b, key, kind < MAILMOVE_N_TERMS ? mailmove_schedule_term_to_string (kind) : NULL);
 }
 
 static void
@@ -92,7 +70,7 @@ json_evidence (JsonBuilder *b, MailmoveAccountPair *pair)
 
   json_builder_set_member_name (b, "evidence");
   json_builder_begin_object (b);
-  json_time (b, "t_auth", t_auth);
+  mailmove_json_add_time (b, "t_auth", t_auth);
   json_builder_set_member_name (b, "records");
   json_builder_begin_array (b);
   for (gsize i = 0; i < n; i++)
@@ -101,11 +79,11 @@ json_evidence (JsonBuilder *b, MailmoveAccountPair *pair)
                                     records[i].lowered_at, records[i].is_new_name };
 
       json_builder_begin_object (b);
-      json_string (b, "name", records[i].name);
-      json_string (b, "type", records[i].type);
+      mailmove_json_add_string_or_null (b, "name", records[i].name);
+      mailmove_json_add_string_or_null (b, "type", records[i].type);
       json_int (b, "ttl", records[i].ttl);
       json_int (b, "previous_ttl", records[i].previous_ttl);
-      json_time (b, "lowered_at", records[i].lowered_at);
+      mailmove_json_add_time (b, "lowered_at", records[i].lowered_at);
       json_builder_set_member_name (b, "is_new_name");
       json_builder_add_boolean_value (b, records[i].is_new_name);
       json_int (b, "effective_ttl", mailmove_schedule_effective_ttl (&sr, t_auth));
@@ -121,23 +99,23 @@ json_evidence (JsonBuilder *b, MailmoveAccountPair *pair)
       const MailmoveObservation *o = g_ptr_array_index (latest, i);
 
       json_builder_begin_object (b);
-      json_string (b, "vantage", o->vantage);
-      json_string (b, "kind", mailmove_vantage_kind_to_string (o->kind));
-      json_string (b, "verdict", o->verdict);
+      mailmove_json_add_string_or_null (b, "vantage", o->vantage);
+      mailmove_json_add_string_or_null (b, "kind", mailmove_vantage_kind_to_string (o->kind));
+      mailmove_json_add_string_or_null (b, "verdict", o->verdict);
       json_int (b, "remaining_ttl", o->remaining_ttl);
-      json_time (b, "observed_at", o->observed_at);
+      mailmove_json_add_time (b, "observed_at", o->observed_at);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
 
-  json_time (b, "last_legacy_arrival", mailmove_account_pair_get_last_legacy_arrival (pair));
+  mailmove_json_add_time (b, "last_legacy_arrival", mailmove_account_pair_get_last_legacy_arrival (pair));
   json_builder_set_member_name (b, "merge");
   json_builder_begin_object (b);
   json_int (b, "copied", (gint64) MIN (merge->copied, (guint64) G_MAXINT64));
   json_int (b, "skipped_duplicates", (gint64) MIN (merge->skipped_duplicates, (guint64) G_MAXINT64));
   json_int (b, "altered", (gint64) MIN (merge->altered, (guint64) G_MAXINT64));
   json_int (b, "verified", (gint64) MIN (merge->verified, (guint64) G_MAXINT64));
-  json_time (b, "last_merge_at", merge->last_merge_at);
+  mailmove_json_add_time (b, "last_merge_at", merge->last_merge_at);
   json_builder_end_object (b);
   json_builder_end_object (b);
 }
@@ -150,30 +128,30 @@ json_pair (JsonBuilder *b, MailmoveAccountPair *pair, const MailmovePolicy *poli
   const MailmoveTransition *history = mailmove_account_pair_get_history (pair, &n);
 
   json_builder_begin_object (b);
-  json_string (b, "address", mailmove_account_pair_get_address (pair));
-  json_string (b, "client", mailmove_client_to_string (mailmove_account_pair_get_client (pair)));
-  json_string (b, "legacy_protocol", mailmove_protocol_to_string (mailmove_account_pair_get_legacy_protocol (pair)));
-  json_string (b, "legacy_account_id", mailmove_account_pair_get_legacy_account_id (pair));
-  json_string (b, "new_account_id", mailmove_account_pair_get_new_account_id (pair));
-  json_string (b, "phase", mailmove_phase_to_string (mailmove_account_pair_get_phase (pair)));
-  json_time (b, "phase_since", mailmove_account_pair_get_phase_since (pair));
+  mailmove_json_add_string_or_null (b, "address", mailmove_account_pair_get_address (pair));
+  mailmove_json_add_string_or_null (b, "client", mailmove_client_to_string (mailmove_account_pair_get_client (pair)));
+  mailmove_json_add_string_or_null (b, "legacy_protocol", mailmove_protocol_to_string (mailmove_account_pair_get_legacy_protocol (pair)));
+  mailmove_json_add_string_or_null (b, "legacy_account_id", mailmove_account_pair_get_legacy_account_id (pair));
+  mailmove_json_add_string_or_null (b, "new_account_id", mailmove_account_pair_get_new_account_id (pair));
+  mailmove_json_add_string_or_null (b, "phase", mailmove_phase_to_string (mailmove_account_pair_get_phase (pair)));
+  mailmove_json_add_time (b, "phase_since", mailmove_account_pair_get_phase_since (pair));
   json_builder_set_member_name (b, "history");
   json_builder_begin_array (b);
   for (gsize i = 0; i < n; i++)
     {
       json_builder_begin_object (b);
-      json_string (b, "phase", mailmove_phase_to_string (history[i].phase));
-      json_time (b, "at", history[i].at);
-      json_string (b, "reason", history[i].reason);
+      mailmove_json_add_string_or_null (b, "phase", mailmove_phase_to_string (history[i].phase));
+      mailmove_json_add_time (b, "at", history[i].at);
+      mailmove_json_add_string_or_null (b, "reason", history[i].reason);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
 
   json_evidence (b, pair);
 
-  json_time (b, "t_prop", mailmove_schedule_get_t_prop (schedule));
-  json_time (b, "t_practical", mailmove_schedule_get_t_practical (schedule));
-  json_time (b, "safe_delete_at", mailmove_schedule_get_t_safe_delete (schedule));
+  mailmove_json_add_time (b, "t_prop", mailmove_schedule_get_t_prop (schedule));
+  mailmove_json_add_time (b, "t_practical", mailmove_schedule_get_t_practical (schedule));
+  mailmove_json_add_time (b, "safe_delete_at", mailmove_schedule_get_t_safe_delete (schedule));
   json_term_name (b, "prop_deciding_term", mailmove_schedule_get_prop_decider (schedule));
   json_term_name (b, "deciding_term", mailmove_schedule_get_safe_delete_decider (schedule));
   json_builder_set_member_name (b, "terms");
@@ -186,8 +164,8 @@ json_pair (JsonBuilder *b, MailmoveAccountPair *pair, const MailmovePolicy *poli
       json_term_name (b, "term", (MailmoveScheduleTermKind) k);
       json_builder_set_member_name (b, "applies");
       json_builder_add_boolean_value (b, t->applies);
-      json_time (b, "value", t->value);
-      json_string (b, "detail", t->detail);
+      mailmove_json_add_time (b, "value", t->value);
+      mailmove_json_add_string_or_null (b, "detail", t->detail);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
@@ -212,8 +190,8 @@ print_json (const char *state_path, GPtrArray *migrations)
 
   json_builder_begin_object (b);
   json_int (b, "status_version", STATUS_VERSION);
-  json_time (b, "generated_at", mailmove_clock_now ());
-  json_string (b, "state_file", state_path);
+  mailmove_json_add_time (b, "generated_at", mailmove_clock_now ());
+  mailmove_json_add_string_or_null (b, "state_file", state_path);
   json_builder_set_member_name (b, "migrations");
   json_builder_begin_array (b);
   for (guint i = 0; i < migrations->len; i++)
@@ -223,11 +201,11 @@ print_json (const char *state_path, GPtrArray *migrations)
       const MailmoveEndpoint *ns = mailmove_migration_get_new_server (m);
 
       json_builder_begin_object (b);
-      json_string (b, "domain", mailmove_migration_get_domain (m));
-      json_string (b, "plan_source", mailmove_migration_get_plan_source (m));
-      json_string (b, "canonical_host", mailmove_migration_get_canonical_host (m));
-      json_string (b, "new_server", ns != NULL ? ns->host : NULL);
-      json_time (b, "switch_at", mailmove_migration_get_switch_at (m));
+      mailmove_json_add_string_or_null (b, "domain", mailmove_migration_get_domain (m));
+      mailmove_json_add_string_or_null (b, "plan_source", mailmove_migration_get_plan_source (m));
+      mailmove_json_add_string_or_null (b, "canonical_host", mailmove_migration_get_canonical_host (m));
+      mailmove_json_add_string_or_null (b, "new_server", ns != NULL ? ns->host : NULL);
+      mailmove_json_add_time (b, "switch_at", mailmove_migration_get_switch_at (m));
       json_builder_set_member_name (b, "pairs");
       json_builder_begin_array (b);
       for (guint j = 0; j < pairs->len; j++)
