@@ -1895,3 +1895,65 @@ mailmove_propagation_to_json (MailmovePropagation *self)
   json_builder_end_object (b);
   return json_builder_get_root (b);
 }
+
+void
+mailmove_propagation_record_evidence (MailmovePropagation *self, MailmoveAccountPair *pair)
+{
+  GPtrArray *observations;
+  const MailmoveScheduleRecord *records;
+  gsize n_records = 0;
+  gsize n_pair_records = 0;
+  gint64 t_auth;
+
+  g_return_if_fail (MAILMOVE_IS_PROPAGATION (self));
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (pair));
+
+  observations = mailmove_propagation_get_observations (self);
+  for (guint i = 0; observations != NULL && i < observations->len; i++)
+    {
+      const MailmovePropagationObservation *o = g_ptr_array_index (observations, i);
+      MailmoveObservation rec = {
+        .vantage = (char *) mailmove_vantage_get_id (o->vantage),
+        .kind = mailmove_vantage_get_role (o->vantage) == MAILMOVE_VANTAGE_ROLE_AUTHORITATIVE
+                    ? MAILMOVE_VANTAGE_AUTHORITATIVE
+                : mailmove_vantage_is_doh (o->vantage) ? MAILMOVE_VANTAGE_DOH
+                                                        : MAILMOVE_VANTAGE_PLAIN,
+        .verdict = (char *) mailmove_verdict_to_string (o->verdict),
+        .remaining_ttl = o->remaining_ttl,
+        .observed_at = o->observed_at,
+      };
+
+      mailmove_account_pair_add_observation (pair, &rec); /* copies */
+    }
+
+  /* Once the pair has seen the switch, its records are the pre-switch snapshot: keep them.  Before it, the
+   * newest view is the best "TTL just before the switch". */
+  (void) mailmove_account_pair_get_records (pair, &n_pair_records);
+  if (mailmove_account_pair_get_t_auth (pair) == MAILMOVE_TIME_UNSET || n_pair_records == 0)
+    {
+      records = mailmove_propagation_get_records (self, &n_records);
+      if (n_records > 0)
+        {
+          mailmove_account_pair_clear_records (pair);
+          for (gsize i = 0; i < n_records; i++)
+            {
+              MailmoveRecordEvidence rec = {
+                .name = (char *) records[i].name,
+                .type = (char *) records[i].type,
+                .ttl = records[i].ttl,
+                .previous_ttl = records[i].previous_ttl,
+                .lowered_at = records[i].lowered_at,
+                .is_new_name = records[i].is_new_name,
+              };
+
+              mailmove_account_pair_add_record (pair, &rec);
+            }
+        }
+      if (mailmove_propagation_get_negative_ttl (self) > 0)
+        mailmove_account_pair_set_negative_ttl (pair, mailmove_propagation_get_negative_ttl (self));
+    }
+
+  t_auth = mailmove_propagation_get_t_auth (self);
+  if (t_auth != MAILMOVE_TIME_UNSET && mailmove_account_pair_get_t_auth (pair) == MAILMOVE_TIME_UNSET)
+    mailmove_account_pair_set_t_auth (pair, t_auth);
+}

@@ -22,6 +22,7 @@
 #include "mailmove-vantage.h"
 #include "mailmove-verdict.h"
 #include "mailmove-dns-findings.h"
+#include "mailmove-account-pair.h"
 #include "mailmove-schedule.h"
 
 G_BEGIN_DECLS
@@ -102,6 +103,12 @@ gboolean mailmove_propagation_has_authoritative_error (MailmovePropagation *self
 
 /* The result as the documented JSON object (docs/check.md). */
 JsonNode *mailmove_propagation_to_json (MailmovePropagation *self);
+
+/* Adds the last check's evidence to an account pair of this domain: every observation (the pair's time
+ * series is bounded), t_auth when first seen, and — while the pair has not seen the switch — the changed
+ * chain's records and negative-cache TTL as they stand now, so the pair keeps the TTLs from just before the
+ * switch.  Pure bookkeeping: no I/O. */
+void mailmove_propagation_record_evidence (MailmovePropagation *self, MailmoveAccountPair *pair);
 
 /* "stretched", "stale" */
 const char *mailmove_propagation_flag_to_string (MailmovePropagationFlags flag);

@@ -30,6 +30,8 @@ typedef struct {
   int status;
   char *last_summary;      /* what was printed last time, to print only changes in --watch */
   GHashTable *last_lines;  /* vantage id → its last printed line */
+  MailmoveStateStore *store; /* (nullable) record observations into the pairs of this domain */
+  const char *domain;
 } CheckRun;
 
 static char *
@@ -245,6 +247,45 @@ watch_again_cb (gpointer data)
 }
 
 static void
+check_next (CheckRun *run)
+{
+  if (run->watch > 0 && run->status != MAILMOVE_EXIT_OK)
+    g_timeout_add_seconds (run->watch, watch_again_cb, run);
+  else
+    g_main_loop_quit (run->loop);
+}
+
+/* Runs in the state store's worker thread, under its lock: only reads the finished check. */
+static gboolean
+record_update (GPtrArray *migrations, gpointer data, GError **error)
+{
+  CheckRun *run = data;
+  MailmoveMigration *m = mailmove_state_find_migration (migrations, run->domain);
+  GPtrArray *pairs = m != NULL ? mailmove_migration_get_pairs (m) : NULL;
+
+  if (pairs == NULL || pairs->len == 0)
+    return FALSE; /* no move of this domain is tracked: write nothing */
+  for (guint i = 0; i < pairs->len; i++)
+    mailmove_propagation_record_evidence (run->propagation, g_ptr_array_index (pairs, i));
+  return TRUE;
+}
+
+static void
+recorded_cb (GObject *source, GAsyncResult *result, gpointer data)
+{
+  CheckRun *run = data;
+  g_autoptr (GError) error = NULL;
+
+  /* The check's answer stands even when the state cannot be written; say so once. */
+  if (!mailmove_state_store_update_finish (MAILMOVE_STATE_STORE (source), result, &error))
+    {
+      mailmove_cli_error (_("The observations could not be recorded in the state: %s"), error->message);
+      g_clear_object (&run->store);
+    }
+  check_next (run);
+}
+
+static void
 check_done_cb (GObject *source, GAsyncResult *result, gpointer data)
 {
   CheckRun *run = data;
@@ -270,10 +311,10 @@ check_done_cb (GObject *source, GAsyncResult *result, gpointer data)
   else
     run->status = MAILMOVE_EXIT_NOT_YET;
 
-  if (run->watch > 0 && run->status != MAILMOVE_EXIT_OK)
-    g_timeout_add_seconds (run->watch, watch_again_cb, run);
+  if (run->store != NULL)
+    mailmove_state_store_update_async (run->store, record_update, run, NULL, NULL, recorded_cb, run);
   else
-    g_main_loop_quit (run->loop);
+    check_next (run);
 }
 
 static void
@@ -354,7 +395,9 @@ mailmove_cli_check (int argc, char **argv)
   g_autofree char *ca_file = NULL;
   g_autofree char *switched_at = NULL;
   g_autofree char *switch_at = NULL;
-  gboolean no_public = FALSE, json = FALSE;
+  g_autofree char *state_file = NULL;
+  g_autoptr (MailmoveStateStore) store = NULL;
+  gboolean no_public = FALSE, json = FALSE, no_record = FALSE;
   int watch = 0, timeout_ms = 2000;
   const GOptionEntry entries[] = {
     { "plan", 0, 0, G_OPTION_ARG_FILENAME, &plan_file, N_("Read the domain, servers, host, DKIM selectors and resolvers from a plan"), N_("FILE") },
@@ -370,6 +413,8 @@ mailmove_cli_check (int argc, char **argv)
     { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_ms, N_("Timeout of one DNS query (default 2000)"), N_("MS") },
     { "switch-at", 0, 0, G_OPTION_ARG_STRING, &switch_at, N_("The planned switch time, for the TTL advice (ISO 8601)"), N_("TIME") },
     { "switched-at", 0, 0, G_OPTION_ARG_STRING, &switched_at, N_("When the records were switched, if known (ISO 8601)"), N_("TIME") },
+    { "state", 0, 0, G_OPTION_ARG_FILENAME, &state_file, N_("The state file whose account pairs of DOMAIN get the observations (default: the user’s)"), N_("FILE") },
+    { "no-record", 0, 0, G_OPTION_ARG_NONE, &no_record, N_("Do not record the observations in the state"), NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new (_("DOMAIN — is DNS for the new mail server there yet?"));
@@ -469,6 +514,39 @@ mailmove_cli_check (int argc, char **argv)
       mailmove_propagation_set_switched_at (p, t);
     }
 
+  /* A move this desktop already tracks: its pairs get the observations, and a switch time the state has seen
+   * (t_auth) is used when none was given — a single check cannot know it. */
+  if (!no_record)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GPtrArray) migrations = NULL;
+      MailmoveMigration *m;
+
+      store = mailmove_state_store_new (state_file);
+      migrations = mailmove_state_store_load (store, &error);
+      /* A damaged state (kept aside and named in the message) must not stop a DNS check. */
+      if (migrations == NULL)
+        mailmove_cli_error ("%s", error->message);
+      m = migrations != NULL ? mailmove_state_find_migration (migrations, domain) : NULL;
+      if (m == NULL)
+        g_clear_object (&store);
+      else if (switched_at == NULL)
+        {
+          GPtrArray *pairs = mailmove_migration_get_pairs (m);
+
+          for (guint i = 0; i < pairs->len; i++)
+            {
+              gint64 t_auth = mailmove_account_pair_get_t_auth (g_ptr_array_index (pairs, i));
+
+              if (t_auth != MAILMOVE_TIME_UNSET)
+                {
+                  mailmove_propagation_set_switched_at (p, t_auth);
+                  break;
+                }
+            }
+        }
+    }
+
   add_system_resolvers (p, (guint) timeout_ms);
   for (guint i = 0; resolvers != NULL && resolvers[i] != NULL; i++)
     if (!add_vantage (p, MAILMOVE_VANTAGE_ROLE_GIVEN, resolvers[i], ca_file, (guint) timeout_ms))
@@ -494,6 +572,8 @@ mailmove_cli_check (int argc, char **argv)
   run.loop = loop;
   run.json = json;
   run.watch = (guint) watch;
+  run.store = g_steal_pointer (&store);
+  run.domain = domain;
   run.status = MAILMOVE_EXIT_NOT_YET;
   run.last_lines = last_lines;
   start_check (&run);
@@ -507,5 +587,6 @@ mailmove_cli_check (int argc, char **argv)
   else
     g_main_loop_run (loop);
   g_free (run.last_summary);
+  g_clear_object (&run.store);
   return run.status;
 }

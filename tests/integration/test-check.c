@@ -783,6 +783,91 @@ test_check_heartbeat (void **state)
   }
 }
 
+/* A move this desktop tracks: each check adds its observations to the domain's account pairs, t_auth is
+ * recorded when first seen, the TTLs from before the switch stay, and a later check without --switched-at
+ * takes the switch time from the state. */
+static gboolean
+seed_state (GPtrArray *migrations, gpointer data, GError **error)
+{
+  g_autoptr (MailmoveMigration) m = mailmove_migration_new ("example.jp", error);
+  g_autoptr (MailmoveAccountPair) pair = NULL;
+
+  if (m == NULL)
+    return FALSE;
+  pair = mailmove_account_pair_new ("taro@example.jp", MAILMOVE_CLIENT_CLI, MAILMOVE_PROTOCOL_IMAP, "legacy-1", error);
+  if (pair == NULL || !mailmove_migration_add_pair (m, pair, error))
+    return FALSE;
+  g_ptr_array_add (migrations, g_steal_pointer (&m));
+  return TRUE;
+}
+
+static MailmoveAccountPair *
+load_pair (MailmoveStateStore *store, GPtrArray **out_migrations)
+{
+  g_autoptr (GError) error = NULL;
+  GPtrArray *migrations = mailmove_state_store_load (store, &error);
+  MailmoveMigration *m;
+
+  assert_non_null (migrations);
+  m = mailmove_state_find_migration (migrations, "example.jp");
+  assert_non_null (m);
+  *out_migrations = migrations;
+  return mailmove_migration_find_pair (m, "taro@example.jp", MAILMOVE_CLIENT_CLI);
+}
+
+static void
+test_check_state (void **state)
+{
+  g_autofree char *dir = mailmove_test_mkdtemp ();
+  g_autofree char *path = g_build_filename (dir, "state.json", NULL);
+  g_autoptr (MailmoveStateStore) store = mailmove_state_store_new (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) m1 = NULL;
+  g_autoptr (GPtrArray) m2 = NULL;
+  g_autoptr (GPtrArray) m3 = NULL;
+  MailmoveAccountPair *pair;
+  gsize n_obs = 0, n_rec = 0, n_obs_before;
+  Result r = { 0 };
+
+  assert_true (mailmove_state_store_update (store, seed_state, NULL, &error));
+
+  check (&r, "example.jp", "--state", path, NULL);
+  assert_int_equal (r.status, 1);
+  pair = load_pair (store, &m1);
+  mailmove_account_pair_get_observations (pair, &n_obs);
+  assert_true (n_obs >= 3); /* two authoritative addresses and the system resolver at least */
+  assert_true (mailmove_account_pair_get_t_auth (pair) == MAILMOVE_TIME_UNSET);
+  mailmove_account_pair_get_records (pair, &n_rec);
+  assert_true (n_rec >= 2); /* MX and A of mail.example.jp, with their TTLs before the switch */
+  n_obs_before = n_obs;
+
+  switch_a ();
+  check (&r, "example.jp", "--state", path, NULL);
+  pair = load_pair (store, &m2);
+  mailmove_account_pair_get_observations (pair, &n_obs);
+  assert_true (n_obs > n_obs_before);
+  assert_true (mailmove_account_pair_get_t_auth (pair) != MAILMOVE_TIME_UNSET);
+  mailmove_account_pair_get_records (pair, &n_rec);
+  assert_true (n_rec >= 2);
+
+  /* No --switched-at: the state's t_auth decides when the old caches expire, so this settles. */
+  sleep_s (TTL + 1);
+  check (&r, "example.jp", "--state", path, NULL);
+  assert_int_equal (r.status, 0);
+  assert_true (json_object_get_boolean_member (r.root, "settled"));
+
+  /* --no-record leaves the state alone. */
+  pair = load_pair (store, &m3);
+  mailmove_account_pair_get_observations (pair, &n_obs_before);
+  g_clear_pointer (&m3, g_ptr_array_unref);
+  check (&r, "example.jp", "--state", path, "--no-record", NULL);
+  pair = load_pair (store, &m3);
+  mailmove_account_pair_get_observations (pair, &n_obs);
+  assert_int_equal (n_obs, n_obs_before);
+  result_clear (&r);
+  mailmove_test_rmdir_r (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -802,6 +887,7 @@ main (int argc, char **argv)
     cmocka_unit_test (test_check_watch),
     cmocka_unit_test (test_check_heartbeat),
     cmocka_unit_test (test_check_plan),
+    cmocka_unit_test (test_check_state),
   };
   g_autofree char *wanted = NULL;
 
