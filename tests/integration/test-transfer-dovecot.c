@@ -1,0 +1,878 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The IMAP transfer engine against the harness Dovecots (old 127.0.30.1 → new 127.0.30.2), inside netns-run:
+ * folders (nested Japanese names, a role), flags/keywords/dates, dedup, shared Message-IDs, no Message-ID,
+ * each append path, a no-op re-merge, and kill -9 at random points. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "mailmove-test.h"
+#include "mail-harness-util.h"
+
+#define OLD_PW "Pw-old-transfer-1"
+#define NEW_PW "Pw-new-transfer-2"
+
+static MailHarness *harness;
+static char *workdir;
+
+/* ---- helpers ---- */
+
+static char *
+write_msg (const char *name, const char *text)
+{
+  return mailmove_test_write_file (workdir, name, text);
+}
+
+static void
+doveadm (const char *instance, const char *const *args)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+
+  g_ptr_array_add (argv, g_strdup ("doveadm"));
+  g_ptr_array_add (argv, g_strdup ("-c"));
+  g_ptr_array_add (argv, g_build_filename (harness->dir, instance, "dovecot.conf", NULL));
+  for (gsize i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                               &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    fail_msg ("doveadm %s failed", args[0]);
+}
+
+static void
+create_mailbox (const char *instance, const char *user, const char *box)
+{
+  const char *args[] = { "mailbox", "create", "-u", user, box, NULL };
+
+  doveadm (instance, args);
+}
+
+/* Every user is added in setup(): Dovecot's passwd-file is not always re-read when it changes within the
+ * same second as its last read. */
+static const char *const users[] = { "edge@example.jp", "nomulti@example.jp", "sync@example.jp", "bare@example.jp",
+                                     "servercaps@example.jp", "kill@example.jp", "restart@example.jp", "cancel@example.jp", NULL };
+
+static void
+add_users (const char *user)
+{
+  g_assert_true (g_strv_contains (users, user));
+}
+
+static char *
+list (const char *instance, const char *user, const char *box)
+{
+  char **holder = g_new0 (char *, 1);
+  char *out;
+
+  assert_true (mail_harness_run (harness, holder, "list", instance, user, box, NULL));
+  out = *holder;
+  g_free (holder);
+  return out;
+}
+
+static guint
+count_lines (const char *text)
+{
+  guint n = 0;
+
+  for (const char *p = text; *p != '\0'; p++)
+    if (*p == '\n')
+      n++;
+  return n;
+}
+
+static guint
+count_substr (const char *text, const char *needle)
+{
+  guint n = 0;
+  gsize off = 0;
+  const char *hit;
+
+  while ((hit = strstr (text + off, needle)) != NULL)
+    {
+      n++;
+      off = (gsize) (hit - text) + 1;
+    }
+  return n;
+}
+
+typedef struct {
+  gboolean done;
+  MailmoveTransferResult *result;
+  GError *error;
+  guint progress_calls;
+} Wait;
+
+static void
+run_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->result = mailmove_transfer_run_finish (MAILMOVE_TRANSFER (source), res, &w->error);
+  w->done = TRUE;
+}
+
+static void
+on_progress (const char *folder, guint done, guint total, gpointer user_data)
+{
+  Wait *w = user_data;
+
+  w->progress_calls++;
+  g_assert_true (done <= total || total == 0);
+}
+
+static char *
+journal_for (const char *user)
+{
+  return g_build_filename (workdir, user, "journal.jsonl", NULL);
+}
+
+static MailmoveTransferResult *
+transfer (const char *user, MailmoveTransferForce force, guint batch, gboolean dry_run, GError **error)
+{
+  MailmoveTransferEndpoint old_ep = { { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.1", 0,
+                                        "sv1.old-host.jp" }, user, OLD_PW };
+  MailmoveTransferEndpoint new_ep = { { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_STARTTLS, NULL, "127.0.30.2", 0,
+                                        "sv1234.new-host.jp" }, user, NEW_PW };
+  MailmoveTransferOptions opts;
+  g_autofree char *journal = journal_for (user);
+  g_autoptr (MailmoveTransfer) t = NULL;
+  Wait w = { 0 };
+
+  mailmove_transfer_options_init (&opts);
+  opts.force = force;
+  opts.batch_size = batch;
+  opts.dry_run = dry_run;
+  opts.timeout_seconds = 10;
+  opts.max_reconnects = 3;
+  t = mailmove_transfer_new (&old_ep, &new_ep, harness->ca, journal, &opts, error);
+  if (t == NULL)
+    return NULL;
+  mailmove_transfer_set_progress_func (t, on_progress, &w, NULL);
+  mailmove_transfer_run_async (t, NULL, run_done, &w);
+  mailmove_test_run_until (&w.done, 120000);
+  if (w.error != NULL)
+    g_propagate_error (error, w.error);
+  return w.result;
+}
+
+static const MailmoveTransferFolderResult *
+folder (MailmoveTransferResult *r, const char *old_name)
+{
+  for (guint i = 0; i < mailmove_transfer_result_get_n_folders (r); i++)
+    if (g_strcmp0 (mailmove_transfer_result_get_folder (r, i)->old_name, old_name) == 0)
+      return mailmove_transfer_result_get_folder (r, i);
+  fail_msg ("no folder %s in the result", old_name);
+  return NULL;
+}
+
+/* The mailbox of edge cases, in the old account of @user (and one message on both servers). */
+static void
+fill_edge_cases (const char *user)
+{
+  g_autofree char *m1 = write_msg ("m1.eml", "Message-ID: <m1@example.jp>\r\nFrom: a@example.jp\r\n"
+                                   "Subject: flagged\r\n\r\nbody one\r\n");
+  g_autofree char *m2 = write_msg ("m2.eml", "From: b@example.jp\r\nSubject: no id\r\n"
+                                   "Date: Mon, 2 Nov 2026 10:00:00 +0900\r\n\r\nbody without id\r\n");
+  g_autofree char *m3a = write_msg ("m3a.eml", "Message-ID: <draft@example.jp>\r\nSubject: draft v1\r\n\r\n"
+                                    "first version\r\n");
+  g_autofree char *m3b = write_msg ("m3b.eml", "Message-ID: <draft@example.jp>\r\nSubject: draft v2\r\n\r\n"
+                                    "second version, longer\r\n");
+  g_autofree char *m4 = write_msg ("m4.eml", "Message-ID: <both@example.jp>\r\nSubject: on both\r\n\r\n"
+                                   "delivered to both servers\r\n");
+  g_autofree char *m5 = write_msg ("m5.eml", "Message-ID: <jp@example.jp>\r\nSubject: nested\r\n\r\n取引\r\n");
+  g_autofree char *m6 = write_msg ("m6.eml", "Message-ID: <sent@example.jp>\r\nSubject: sent\r\n\r\nsent\r\n");
+  g_autofree char *m7 = write_msg ("m7.eml", "Message-ID: <headers-only@example.jp>\r\nSubject: h\r\n\r\n");
+
+  assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--date", "02-Jan-2020 03:04:05 +0900",
+                                 "--flags", "\\Seen \\Flagged $Junk $label1", m1, NULL));
+  assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, m2, m3a, m3b, m4, m7, NULL));
+  assert_true (mail_harness_run (harness, NULL, "deliver", "new", user, m4, NULL));
+  create_mailbox ("old", user, "取引先");
+  create_mailbox ("old", user, "取引先/2024年");
+  assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--mailbox", "取引先/2024年", m5, NULL));
+  assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--mailbox", "Sent", m6, NULL));
+}
+
+static void
+check_edge_cases_copied (const char *user)
+{
+  g_autofree char *inbox = list ("new", user, "INBOX");
+  g_autofree char *nested = list ("new", user, "取引先/2024年");
+  g_autofree char *sent = list ("new", user, "Sent");
+
+  /* m1, m2, m3a, m3b, m4 (once), m7 */
+  assert_int_equal (count_lines (inbox), 6);
+  assert_int_equal (count_substr (inbox, "<both@example.jp>"), 1);
+  assert_int_equal (count_substr (inbox, "<draft@example.jp>"), 2);
+  assert_int_equal (count_substr (inbox, "<headers-only@example.jp>"), 1);
+  assert_non_null (strstr (inbox, "$Junk"));
+  assert_non_null (strstr (inbox, "$label1"));
+  assert_non_null (strstr (inbox, "\\Flagged"));
+  /* INTERNALDATE kept: 2020-01-02 03:04:05 +0900 */
+  assert_non_null (strstr (inbox, "2020-01-0"));
+  assert_int_equal (count_lines (nested), 1);
+  assert_int_equal (count_lines (sent), 1);
+}
+
+/* ---- tests ---- */
+
+static void
+test_transfer_dovecot_edge_cases_and_noop (void **state)
+{
+  const char *user = "edge@example.jp";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) r = NULL;
+  g_autoptr (MailmoveTransferResult) again = NULL;
+  g_autoptr (MailmoveTransferResult) dry = NULL;
+  g_autoptr (JsonNode) json = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *old_inbox = NULL;
+
+  add_users (user);
+  fill_edge_cases (user);
+
+  dry = transfer (user, 0, 0, TRUE, &error);
+  g_assert_no_error (error);
+  assert_false (mailmove_transfer_result_is_complete (dry));
+  assert_int_equal (mailmove_transfer_result_get_copied (dry), 0);
+
+  r = transfer (user, 0, 0, FALSE, &error);
+  g_assert_no_error (error);
+  json = mailmove_transfer_result_to_json (r);
+  text = json_to_string (json, TRUE);
+  if (!mailmove_transfer_result_is_complete (r))
+    fail_msg ("incomplete: %s", text);
+  assert_null (strstr (text, OLD_PW));
+  assert_null (strstr (text, NEW_PW));
+  assert_int_equal (folder (r, "INBOX")->copied, 5);
+  assert_int_equal (folder (r, "INBOX")->skipped_duplicate, 1);
+  assert_int_equal (folder (r, "INBOX")->verified, 5);
+  assert_true (folder (r, "取引先")->created);
+  assert_true (folder (r, "取引先/2024年")->created);
+  assert_string_equal (folder (r, "Sent")->role, "sent");
+  check_edge_cases_copied (user);
+  /* Nothing changed on the old side: still all there, flags untouched (no \Seen added by reading). */
+  old_inbox = list ("old", user, "INBOX");
+  assert_int_equal (count_lines (old_inbox), 6);
+  assert_int_equal (count_substr (old_inbox, "\\Seen"), 1);
+
+  /* A re-merge with nothing new: one STATUS per folder, nothing copied. */
+  again = transfer (user, 0, 0, FALSE, &error);
+  g_assert_no_error (error);
+  assert_true (mailmove_transfer_result_is_complete (again));
+  assert_int_equal (mailmove_transfer_result_get_copied (again), 0);
+  for (guint i = 0; i < mailmove_transfer_result_get_n_folders (again); i++)
+    assert_true (mailmove_transfer_result_get_folder (again, i)->unchanged);
+  check_edge_cases_copied (user);
+}
+
+static void
+run_forced (const char *user, MailmoveTransferForce force)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) r = NULL;
+  g_autoptr (MailmoveTransferResult) again = NULL;
+
+  add_users (user);
+  fill_edge_cases (user);
+  /* Small batches: several MULTIAPPENDs / pipelines per folder. */
+  r = transfer (user, force, 2, FALSE, &error);
+  g_assert_no_error (error);
+  assert_true (mailmove_transfer_result_is_complete (r));
+  /* Every copy checked on the new server, with or without UIDPLUS. */
+  for (guint i = 0; i < mailmove_transfer_result_get_n_folders (r); i++)
+    assert_int_equal (mailmove_transfer_result_get_folder (r, i)->verified,
+                      mailmove_transfer_result_get_folder (r, i)->copied);
+  check_edge_cases_copied (user);
+  /* Without the sync state (e.g. lost), the journal alone prevents duplicates. */
+  {
+    g_autofree char *journal = journal_for (user);
+    g_autofree char *sync = g_strconcat (journal, ".sync.json", NULL);
+
+    g_assert_cmpint (g_unlink (sync), ==, 0);
+  }
+  again = transfer (user, force, 2, FALSE, &error);
+  g_assert_no_error (error);
+  assert_int_equal (mailmove_transfer_result_get_copied (again), 0);
+  check_edge_cases_copied (user);
+}
+
+static void
+test_transfer_dovecot_no_multiappend (void **state)
+{
+  run_forced ("nomulti@example.jp", MAILMOVE_TRANSFER_FORCE_NO_MULTIAPPEND);
+}
+
+static void
+test_transfer_dovecot_sync_literals_only (void **state)
+{
+  run_forced ("sync@example.jp", MAILMOVE_TRANSFER_FORCE_NO_MULTIAPPEND | MAILMOVE_TRANSFER_FORCE_NO_LITERAL_PLUS);
+}
+
+static void
+test_transfer_dovecot_no_uidplus_binary_condstore (void **state)
+{
+  run_forced ("bare@example.jp", MAILMOVE_TRANSFER_FORCE_NO_UIDPLUS | MAILMOVE_TRANSFER_FORCE_NO_BINARY
+                                   | MAILMOVE_TRANSFER_FORCE_NO_CONDSTORE | MAILMOVE_TRANSFER_FORCE_NO_SPECIAL_USE);
+}
+
+static void
+test_transfer_dovecot_server_caps_removed (void **state)
+{
+  /* The server itself stops advertising them (Dovecot imap_capability), not just our mask. */
+  assert_true (mail_harness_run (harness, NULL, "set-caps", "new", "-MULTIAPPEND -LITERAL+ -UIDPLUS -BINARY", NULL));
+  run_forced ("servercaps@example.jp", 0);
+  assert_true (mail_harness_run (harness, NULL, "set-caps", "new", "default", NULL));
+}
+
+/* ---- kill -9 at random points ---- */
+
+static int
+child_main (const char *user)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) r = transfer (user, 0, 3, FALSE, &error);
+
+  return r != NULL ? 0 : 1;
+}
+
+static void
+test_transfer_dovecot_kill9_resume (void **state)
+{
+  const char *user = "kill@example.jp";
+  g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autoptr (GRand) rand = g_rand_new ();
+  guint n = 300;
+
+  add_users (user);
+  {
+    g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    g_autoptr (GError) error = NULL;
+    int status = 0;
+
+    g_ptr_array_add (argv, g_build_filename (g_getenv ("MAILMOVE_TEST_SRCDIR"), "harness", "mail-harness", NULL));
+    g_ptr_array_add (argv, g_strdup ("deliver"));
+    g_ptr_array_add (argv, g_strdup (harness->dir));
+    g_ptr_array_add (argv, g_strdup ("old"));
+    g_ptr_array_add (argv, g_strdup (user));
+    for (guint i = 0; i < n; i++)
+      {
+        g_autofree char *name = g_strdup_printf ("k%u.eml", i);
+        /* Every seventh body is the same text: identities differ, bodies do not. */
+        g_autofree char *text = g_strdup_printf ("Message-ID: <k%u@example.jp>\r\nSubject: %u\r\n\r\n%s\r\n", i, i,
+                                                 i % 7 == 0 ? "same body" : name);
+
+        g_ptr_array_add (argv, write_msg (name, text));
+      }
+    g_ptr_array_add (argv, NULL);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  for (guint round = 0; round < 4; round++)
+    {
+      GPid pid;
+      const char *argv[] = { self_exe, "--transfer-child", user, NULL };
+      g_autoptr (GError) error = NULL;
+      int status = 0;
+      gulong delay = g_rand_int_range (rand, 60, 260) * 1000;
+
+      g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
+                                    &error));
+      g_usleep (delay);
+      kill (pid, SIGKILL);
+      waitpid (pid, &status, 0);
+      g_spawn_close_pid (pid);
+      {
+        g_autofree char *sofar = list ("new", user, "INBOX");
+
+        printf ("# round %u: killed after %lu ms, %u of %u on the new server\n", round, delay / 1000,
+                count_lines (sofar), n);
+      }
+    }
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (MailmoveTransferResult) r = transfer (user, 0, 3, FALSE, &error);
+    g_autofree char *inbox = NULL;
+
+    g_assert_no_error (error);
+    assert_true (mailmove_transfer_result_is_complete (r));
+    inbox = list ("new", user, "INBOX");
+    assert_int_equal (count_lines (inbox), n);
+    for (guint i = 0; i < n; i++)
+      {
+        g_autofree char *id = g_strdup_printf ("<k%u@example.jp>", i);
+
+        assert_int_equal (count_substr (inbox, id), 1);
+      }
+  }
+}
+
+
+/* ---- a server restarting mid-pass ---- */
+
+/* The imap processes of one harness Dovecot (children of its master, which the harness started in this
+ * namespace), killed by PID: the server drops every session at once, mid-command. */
+static guint
+drop_imap_sessions (const char *instance)
+{
+  g_autofree char *pidfile = g_build_filename (harness->dir, instance, "run", "master.pid", NULL);
+  g_autofree char *text = NULL;
+  g_autoptr (GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  long master;
+  guint killed = 0;
+
+  if (!g_file_get_contents (pidfile, &text, NULL, NULL))
+    return 0;
+  master = strtol (text, NULL, 10);
+  while (proc != NULL && (name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *stat_path = NULL;
+      g_autofree char *stat = NULL;
+      char comm[64] = "";
+      long pid = strtol (name, NULL, 10), ppid = 0;
+      char st;
+
+      if (pid <= 0)
+        continue;
+      stat_path = g_strdup_printf ("/proc/%ld/stat", pid);
+      if (!g_file_get_contents (stat_path, &stat, NULL, NULL)
+          || sscanf (stat, "%*d (%63[^)]) %c %ld", comm, &st, &ppid) != 3)
+        continue;
+      if (ppid == master && g_str_equal (comm, "imap"))
+        {
+          kill ((pid_t) pid, SIGKILL);
+          killed++;
+        }
+    }
+  return killed;
+}
+
+typedef struct {
+  guint drops;
+  guint killed;
+} DropCtx;
+
+static void
+drop_on_progress (MailmoveTransfer *t, const char *folder_name, guint done, guint total, gpointer user_data)
+{
+  DropCtx *c = user_data;
+
+  /* The new server's sessions go after the first batch, the old server's a few batches later. */
+  if (c->drops == 0 && done >= 2)
+    {
+      c->killed += drop_imap_sessions ("new");
+      c->drops++;
+    }
+  else if (c->drops == 1 && done >= 40)
+    {
+      c->killed += drop_imap_sessions ("old");
+      c->drops++;
+    }
+}
+
+static void
+drop_mid_pass (const char *user, guint n)
+{
+  MailmoveTransferEndpoint old_ep = { { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.1", 0,
+                                        "sv1.old-host.jp" }, user, OLD_PW };
+  MailmoveTransferEndpoint new_ep = { { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.2", 0,
+                                        "sv1234.new-host.jp" }, user, NEW_PW };
+  MailmoveTransferOptions opts;
+  g_autofree char *journal = journal_for (user);
+  g_autoptr (MailmoveTransfer) t = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *inbox = NULL;
+  DropCtx c = { 0 };
+  Wait w = { 0 };
+
+  mailmove_transfer_options_init (&opts);
+  /* Small batches: many round trips, so the drops land mid-pass. */
+  opts.batch_size = 2;
+  opts.timeout_seconds = 10;
+  t = mailmove_transfer_new (&old_ep, &new_ep, harness->ca, journal, &opts, &error);
+  g_assert_no_error (error);
+  g_signal_connect (t, "progress", G_CALLBACK (drop_on_progress), &c);
+  mailmove_transfer_run_async (t, NULL, run_done, &w);
+  mailmove_test_run_until (&w.done, 120000);
+  g_assert_no_error (w.error);
+  if (!mailmove_transfer_result_is_complete (w.result))
+    {
+      g_autoptr (JsonNode) json = mailmove_transfer_result_to_json (w.result);
+      g_autofree char *text = json_to_string (json, TRUE);
+
+      fail_msg ("incomplete after the drops: %s", text);
+    }
+  printf ("# %u sessions killed, %u reconnects\n", c.killed, mailmove_transfer_result_get_n_reconnects (w.result));
+  assert_int_equal (c.drops, 2);
+  assert_true (c.killed >= 2);
+  assert_true (mailmove_transfer_result_get_n_reconnects (w.result) >= 2);
+  mailmove_transfer_result_unref (w.result);
+  inbox = list ("new", user, "INBOX");
+  assert_int_equal (count_lines (inbox), n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("<r%u@example.jp>", i);
+
+      assert_int_equal (count_substr (inbox, id), 1);
+    }
+}
+
+static void
+test_transfer_dovecot_server_drop_resume (void **state)
+{
+  const char *user = "restart@example.jp";
+  guint n = 200;
+  g_autoptr (GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (files, g_strdup ("deliver"));
+  g_ptr_array_add (files, g_strdup ("old"));
+  g_ptr_array_add (files, g_strdup (user));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("r%u.eml", i);
+      /* Bodies of some size, so the pass takes long enough to be cut. */
+      g_autofree char *pad = g_strnfill (8000, 'x');
+      g_autofree char *text = g_strdup_printf ("Message-ID: <r%u@example.jp>\r\nSubject: %u\r\n\r\n%s\r\n", i, i, pad);
+
+      g_ptr_array_add (files, write_msg (name, text));
+    }
+  {
+    g_autofree char *mh = g_build_filename (g_getenv ("MAILMOVE_TEST_SRCDIR"), "harness", "mail-harness", NULL);
+    g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+    g_autoptr (GError) error = NULL;
+    int status = 0;
+
+    g_ptr_array_add (argv, mh);
+    g_ptr_array_add (argv, files->pdata[0]);
+    g_ptr_array_add (argv, harness->dir);
+    for (guint i = 1; i < files->len; i++)
+      g_ptr_array_add (argv, files->pdata[i]);
+    g_ptr_array_add (argv, NULL);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  drop_mid_pass (user, n);
+}
+
+
+/* ---- a broken server: the connection's errors ---- */
+
+typedef enum { FAKE_GARBAGE, FAKE_SILENT } FakeMode;
+
+typedef struct {
+  FakeMode mode;
+  GSocketListener *listener;
+  GTlsCertificate *cert;
+} Fake;
+
+/* Blocking I/O in its own thread: the script of a server that logs in, then misbehaves. */
+static gpointer
+fake_server (gpointer data)
+{
+  Fake *f = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSocketConnection) conn = g_socket_listener_accept (f->listener, NULL, NULL, &error);
+  g_autoptr (GIOStream) tls = NULL;
+  g_autoptr (GDataInputStream) in = NULL;
+  GOutputStream *out;
+  char *line;
+
+  g_assert_no_error (error);
+  tls = g_tls_server_connection_new (G_IO_STREAM (conn), f->cert, &error);
+  g_assert_no_error (error);
+  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &error))
+    return NULL;
+  out = g_io_stream_get_output_stream (tls);
+  in = g_data_input_stream_new (g_io_stream_get_input_stream (tls));
+  g_data_input_stream_set_newline_type (in, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
+  {
+    const char *greeting = "* OK [CAPABILITY IMAP4rev1 LITERAL+] fake\r\n";
+
+    g_output_stream_write_all (out, greeting, strlen (greeting), NULL, NULL, NULL);
+  }
+  while ((line = g_data_input_stream_read_line (in, NULL, NULL, NULL)) != NULL)
+    {
+      g_autofree char *l = line;
+      g_autofree char *tag = g_strndup (l, strcspn (l, " "));
+      g_autofree char *reply = NULL;
+
+      if (strstr (l, " LOGIN ") != NULL)
+        reply = g_strdup_printf ("%s OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] in\r\n", tag);
+      else if (f->mode == FAKE_GARBAGE)
+        reply = g_strdup ("* 1 FETCH (UID \"unterminated\r\n)\x01\x02 not imap\r\n");
+      else
+        continue; /* FAKE_SILENT: never answers */
+      g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+    }
+  return NULL;
+}
+
+typedef struct {
+  gboolean done;
+  MailmoveImapConnection *conn;
+  MailmoveImapResponse *response;
+  GError *error;
+} ConnWait;
+
+static void
+conn_connected (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  ConnWait *w = user_data;
+
+  w->conn = mailmove_imap_connection_connect_finish (res, &w->error);
+  w->done = TRUE;
+}
+
+static void
+conn_answered (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  ConnWait *w = user_data;
+
+  w->response = mailmove_imap_connection_command_finish (MAILMOVE_IMAP_CONNECTION (source), res, &w->error);
+  w->done = TRUE;
+}
+
+static void
+broken_server (FakeMode mode, MailmoveImapConnectionError want)
+{
+  g_autofree char *cert = g_build_filename (harness->dir, "ca", "sv1.old-host.jp.pem", NULL);
+  g_autofree char *key = g_build_filename (harness->dir, "ca", "sv1.old-host.jp.key", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInetAddress) ip = g_inet_address_new_from_string ("127.0.30.9");
+  g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (ip, 9993);
+  MailmoveProbeTarget target = { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.9", 9993,
+                                 "sv1.old-host.jp" };
+  Fake f = { mode, g_socket_listener_new (), NULL };
+  ConnWait w = { 0 };
+  g_autofree char *tag = NULL;
+  g_autoptr (MailmoveImapCommand) cmd = NULL;
+  GThread *thread;
+  guint32 uid = 1;
+  gint64 start;
+
+  f.cert = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+  g_socket_listener_add_address (f.listener, addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL, &error);
+  g_assert_no_error (error);
+  thread = g_thread_new ("fake-imap", fake_server, &f);
+  mailmove_imap_connection_connect_async (&target, harness->ca, "u", OLD_PW, 2, NULL, conn_connected, &w);
+  mailmove_test_run_until (&w.done, 20000);
+  g_assert_no_error (w.error);
+  assert_true (mailmove_imap_connection_has_capability (w.conn, "UIDPLUS"));
+  w.done = FALSE;
+  tag = mailmove_imap_connection_next_tag (w.conn);
+  cmd = mailmove_imap_command_new_uid_fetch (tag, &uid, 1, "UID", &error);
+  g_assert_no_error (error);
+  start = g_get_monotonic_time ();
+  mailmove_imap_connection_command_async (w.conn, cmd, NULL, NULL, NULL, conn_answered, &w);
+  mailmove_test_run_until (&w.done, 20000);
+  assert_null (w.response);
+  if (!g_error_matches (w.error, MAILMOVE_IMAP_CONNECTION_ERROR, (gint) want))
+    fail_msg ("want code %d, got %s", want, w.error != NULL ? w.error->message : "success");
+  /* The message names the command, and never the password. */
+  assert_non_null (strstr (w.error->message, "UID FETCH"));
+  assert_null (strstr (w.error->message, OLD_PW));
+  if (mode == FAKE_SILENT)
+    assert_true (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC);
+  assert_true (mailmove_imap_connection_is_closed (w.conn));
+  g_clear_error (&w.error);
+  g_clear_object (&w.conn);
+  g_socket_listener_close (f.listener);
+  g_thread_join (thread);
+  g_object_unref (f.listener);
+  g_object_unref (f.cert);
+}
+
+static void
+test_transfer_dovecot_unparsable_reply_is_protocol_error (void **state)
+{
+  broken_server (FAKE_GARBAGE, MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL);
+}
+
+static void
+test_transfer_dovecot_silent_server_times_out (void **state)
+{
+  broken_server (FAKE_SILENT, MAILMOVE_IMAP_CONNECTION_ERROR_TIMEOUT);
+}
+
+/* No password in the journal, the sync state or any other file the engine wrote. */
+static void
+test_transfer_dovecot_no_password_in_files (void **state)
+{
+  g_autoptr (GDir) dir = g_dir_open (workdir, 0, NULL);
+  const char *user;
+  guint files = 0;
+
+  assert_non_null (dir);
+  while ((user = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *sub = g_build_filename (workdir, user, NULL);
+      g_autoptr (GDir) d = g_dir_open (sub, 0, NULL);
+      const char *name;
+
+      while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+        {
+          g_autofree char *path = g_build_filename (sub, name, NULL);
+          g_autofree char *text = NULL;
+          gsize len = 0;
+          GStatBuf st;
+
+          assert_true (g_file_get_contents (path, &text, &len, NULL));
+          assert_null (g_strstr_len (text, len, OLD_PW));
+          assert_null (g_strstr_len (text, len, NEW_PW));
+          assert_int_equal (g_stat (path, &st), 0);
+          assert_int_equal (st.st_mode & 0077, 0);
+          files++;
+        }
+    }
+  assert_true (files >= 2);
+}
+
+
+/* ---- cancelling mid-pass ---- */
+
+static void
+cancel_on_progress (MailmoveTransfer *t, const char *folder_name, guint done, guint total, gpointer user_data)
+{
+  if (done >= 4)
+    g_cancellable_cancel (user_data);
+}
+
+static void
+test_transfer_dovecot_cancel_then_resume (void **state)
+{
+  const char *user = "cancel@example.jp";
+  guint n = 120;
+  MailmoveTransferEndpoint old_ep = { { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.1", 0,
+                                        "sv1.old-host.jp" }, user, OLD_PW };
+  MailmoveTransferEndpoint new_ep = { { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.2", 0,
+                                        "sv1234.new-host.jp" }, user, NEW_PW };
+  MailmoveTransferOptions opts;
+  g_autofree char *journal = journal_for (user);
+  g_autoptr (MailmoveTransfer) t = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) again = NULL;
+  g_autofree char *inbox = NULL;
+  Wait w = { 0 };
+
+  {
+    g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    int status = 0;
+
+    g_ptr_array_add (argv, g_build_filename (g_getenv ("MAILMOVE_TEST_SRCDIR"), "harness", "mail-harness", NULL));
+    g_ptr_array_add (argv, g_strdup ("deliver"));
+    g_ptr_array_add (argv, g_strdup (harness->dir));
+    g_ptr_array_add (argv, g_strdup ("old"));
+    g_ptr_array_add (argv, g_strdup (user));
+    for (guint i = 0; i < n; i++)
+      {
+        g_autofree char *name = g_strdup_printf ("c%u.eml", i);
+        g_autofree char *text = g_strdup_printf ("Message-ID: <c%u@example.jp>\r\nSubject: %u\r\n\r\nc\r\n", i, i);
+
+        g_ptr_array_add (argv, write_msg (name, text));
+      }
+    g_ptr_array_add (argv, NULL);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, NULL, NULL, &status, &error));
+    g_assert_true (g_spawn_check_wait_status (status, NULL));
+  }
+  mailmove_transfer_options_init (&opts);
+  opts.batch_size = 2;
+  t = mailmove_transfer_new (&old_ep, &new_ep, harness->ca, journal, &opts, &error);
+  g_assert_no_error (error);
+  g_signal_connect (t, "progress", G_CALLBACK (cancel_on_progress), cancellable);
+  mailmove_transfer_run_async (t, cancellable, run_done, &w);
+  mailmove_test_run_until (&w.done, 60000);
+  assert_null (w.result);
+  assert_true (g_error_matches (w.error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+  g_clear_error (&w.error);
+  inbox = list ("new", user, "INBOX");
+  assert_true (count_lines (inbox) < n);
+  g_clear_pointer (&inbox, g_free);
+
+  again = transfer (user, 0, 0, FALSE, &error);
+  g_assert_no_error (error);
+  assert_true (mailmove_transfer_result_is_complete (again));
+  inbox = list ("new", user, "INBOX");
+  assert_int_equal (count_lines (inbox), n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("<c%u@example.jp>", i);
+
+      assert_int_equal (count_substr (inbox, id), 1);
+    }
+}
+
+static int
+setup (void **state)
+{
+  harness = mail_harness_start ();
+  if (harness == NULL)
+    return -1;
+  for (gsize i = 0; users[i] != NULL; i++)
+    if (!mail_harness_run (harness, NULL, "add-user", "old", users[i], OLD_PW, NULL)
+        || !mail_harness_run (harness, NULL, "add-user", "new", users[i], NEW_PW, NULL))
+      return -1;
+  workdir = mailmove_test_mkdtemp ();
+  g_setenv ("MM_TRANSFER_HARNESS", harness->dir, TRUE);
+  g_setenv ("MM_TRANSFER_WORKDIR", workdir, TRUE);
+  return 0;
+}
+
+static int
+teardown (void **state)
+{
+  mail_harness_stop (harness);
+  harness = NULL;
+  mailmove_test_rmdir_r (workdir);
+  g_clear_pointer (&workdir, g_free);
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_transfer_dovecot_edge_cases_and_noop),
+    cmocka_unit_test (test_transfer_dovecot_no_multiappend),
+    cmocka_unit_test (test_transfer_dovecot_sync_literals_only),
+    cmocka_unit_test (test_transfer_dovecot_no_uidplus_binary_condstore),
+    cmocka_unit_test (test_transfer_dovecot_server_caps_removed),
+    cmocka_unit_test (test_transfer_dovecot_kill9_resume),
+    cmocka_unit_test (test_transfer_dovecot_server_drop_resume),
+    cmocka_unit_test (test_transfer_dovecot_unparsable_reply_is_protocol_error),
+    cmocka_unit_test (test_transfer_dovecot_silent_server_times_out),
+    cmocka_unit_test (test_transfer_dovecot_cancel_then_resume),
+    cmocka_unit_test (test_transfer_dovecot_no_password_in_files),
+  };
+
+  if (argc == 3 && g_str_equal (argv[1], "--transfer-child"))
+    {
+      /* The child shares the parent's harness: its CA and work directory come from the environment. */
+      g_autoptr (GError) error = NULL;
+
+      harness = g_new0 (MailHarness, 1);
+      harness->dir = g_strdup (g_getenv ("MM_TRANSFER_HARNESS"));
+      workdir = g_strdup (g_getenv ("MM_TRANSFER_WORKDIR"));
+      {
+        g_autofree char *ca = g_build_filename (harness->dir, "ca", "ca.pem", NULL);
+
+        harness->ca = g_tls_file_database_new (ca, &error);
+        g_assert_no_error (error);
+      }
+      return child_main (argv[2]);
+    }
+  return cmocka_run_group_tests_name ("transfer-dovecot", tests, setup, teardown);
+}
