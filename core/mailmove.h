@@ -7,6 +7,11 @@
 #include "mailmove-clock.h"
 #include "mailmove-i18n.h"
 /* MAILMOVE_UNIT_HEADERS: each unit adds its header below. */
+#include "mailmove-imap-connection.h"
+#include "mailmove-transfer.h"
+#include "mailmove-pop3-connection.h"
+#include "mailmove-pop3-transfer.h"
+#include "mailmove-watch.h"
 #include "mailmove-json.h"
 #include "mailmove-imap-error.h"
 #include "mailmove-imap-utf7.h"

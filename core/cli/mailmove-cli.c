@@ -19,6 +19,8 @@ typedef struct {
 
 static const Command commands[] = {
   /* MAILMOVE_CLI_TABLE: each later sub-command adds its row here. */
+  { "merge", mailmove_cli_merge, N_("copy the old server’s mail to the new server (exit 0: complete and verified)") },
+  { "verify", mailmove_cli_verify, N_("show, per folder, whether every old message is on the new server") },
   { "check", mailmove_cli_check, N_("check DNS propagation of the new mail server (mailmove check DOMAIN)") },
   { "status", mailmove_cli_status, N_("Show every account pair: phase, evidence and safe-delete time") },
   { "probe", mailmove_cli_probe, N_("check a mail server: TLS certificate, login, Inbox") },

@@ -18,6 +18,8 @@ typedef int (*MailmoveCliFunc) (int argc, char **argv);
 
 /* Sub-commands (argv[0] is the sub-command name). */
 /* MAILMOVE_CLI_COMMANDS: each later sub-command adds its prototype here. */
+int mailmove_cli_merge (int argc, char **argv);
+int mailmove_cli_verify (int argc, char **argv);
 int mailmove_cli_check (int argc, char **argv);
 int mailmove_cli_status (int argc, char **argv);
 int mailmove_cli_probe (int argc, char **argv);
