@@ -353,7 +353,11 @@ test_transfer_dovecot_kill9_resume (void **state)
   const char *user = "kill@example.jp";
   g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
   g_autoptr (GRand) rand = g_rand_new ();
-  guint n = 300;
+  /* 4 kills by default; the 'slow' suite asks for 100 (MAILMOVE_KILL_ROUNDS) over a larger mailbox, so the
+   * kills keep landing mid-pass. */
+  const char *rounds_env = g_getenv ("MAILMOVE_KILL_ROUNDS");
+  guint rounds = rounds_env != NULL ? (guint) CLAMP (g_ascii_strtoull (rounds_env, NULL, 10), 1, 1000) : 4;
+  guint n = rounds > 4 ? 60 * rounds : 300;
 
   add_users (user);
   {
@@ -379,7 +383,7 @@ test_transfer_dovecot_kill9_resume (void **state)
     g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, NULL, NULL, &status, &error));
     g_assert_true (g_spawn_check_wait_status (status, NULL));
   }
-  for (guint round = 0; round < 4; round++)
+  for (guint round = 0; round < rounds; round++)
     {
       GPid pid;
       const char *argv[] = { self_exe, "--transfer-child", user, NULL };
@@ -858,6 +862,8 @@ main (int argc, char **argv)
     cmocka_unit_test (test_transfer_dovecot_no_password_in_files),
   };
 
+  if (g_getenv ("MAILMOVE_TEST_FILTER") != NULL)
+    cmocka_set_test_filter (g_getenv ("MAILMOVE_TEST_FILTER"));
   if (argc == 3 && g_str_equal (argv[1], "--transfer-child"))
     {
       /* The child shares the parent's harness: its CA and work directory come from the environment. */
