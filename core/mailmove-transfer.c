@@ -1307,16 +1307,11 @@ body_of (const MailmoveImapFetch *f)
   return b != NULL && b->data != NULL ? g_bytes_ref (b->data) : NULL;
 }
 
-/* Fetches whole bodies of @uids from @s and sets each entry's body digest; bodies kept in @out_bodies
- * (uid → GBytes) when not NULL. */
-static gboolean
-fetch_bodies (Pass *p, Side *s, const guint32 *uids, gsize n, gboolean binary, GArray *entries,
-              GHashTable *out_bodies, GError **error)
+/* Sets each fetched message's body digest on its entry; keeps the bodies in @bodies (uid → GBytes) when
+ * not NULL. */
+static void
+take_bodies (GPtrArray *got, GArray *entries, GHashTable *bodies)
 {
-  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
-
-  if (!fetch_uids (p, s, uids, n, binary ? "(UID BINARY.PEEK[])" : "(UID BODY.PEEK[])", got, error))
-    return FALSE;
   for (guint i = 0; i < got->len; i++)
     {
       const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (got->pdata[i]);
@@ -1333,10 +1328,23 @@ fetch_bodies (Pass *p, Side *s, const guint32 *uids, gsize n, gboolean binary, G
 
           e->body_digest = mailmove_message_body_digest (d, len);
         }
-      if (out_bodies != NULL)
-        g_hash_table_replace (out_bodies, GUINT_TO_POINTER (f->uid), g_bytes_ref (body));
+      if (bodies != NULL)
+        g_hash_table_replace (bodies, GUINT_TO_POINTER (f->uid), g_bytes_ref (body));
       g_bytes_unref (body);
     }
+}
+
+/* Fetches whole bodies of @uids from @s and sets each entry's body digest; bodies kept in @out_bodies
+ * (uid → GBytes) when not NULL. */
+static gboolean
+fetch_bodies (Pass *p, Side *s, const guint32 *uids, gsize n, gboolean binary, GArray *entries,
+              GHashTable *out_bodies, GError **error)
+{
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
+
+  if (!fetch_uids (p, s, uids, n, binary ? "(UID BINARY.PEEK[])" : "(UID BODY.PEEK[])", got, error))
+    return FALSE;
+  take_bodies (got, entries, out_bodies);
   return TRUE;
 }
 
@@ -1425,31 +1433,6 @@ batch_fetch_start (Pass *p, GArray *old_entries, const guint32 *uids, gsize n)
   if (plain->len > 0)
     bf->plain = fetch_start (p, &p->old_side, (guint32 *) plain->data, plain->len, "(UID BODY.PEEK[])");
   return bf;
-}
-
-static void
-take_bodies (GPtrArray *got, GArray *entries, GHashTable *bodies)
-{
-  for (guint i = 0; i < got->len; i++)
-    {
-      const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (got->pdata[i]);
-      GBytes *body;
-      Entry *e;
-
-      if (f == NULL || f->uid == 0 || (body = body_of (f)) == NULL)
-        continue;
-      e = find_entry (entries, f->uid);
-      if (e != NULL && e->body_digest == NULL)
-        {
-          gsize len;
-          const guint8 *d = g_bytes_get_data (body, &len);
-
-          e->body_digest = mailmove_message_body_digest (d, len);
-        }
-      if (bodies != NULL)
-        g_hash_table_replace (bodies, GUINT_TO_POINTER (f->uid), g_bytes_ref (body));
-      g_bytes_unref (body);
-    }
 }
 
 static gboolean
