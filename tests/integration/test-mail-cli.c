@@ -19,27 +19,6 @@ static char *ca_file;
 static char *plan_file;
 static char *secrets[8];
 
-static void
-assert_no_secret (const char *where, const char *text)
-{
-  for (char **s = secrets; *s != NULL; s++)
-    if (text != NULL && strstr (text, *s) != NULL)
-      fail_msg ("a password (%s…) appears in %s", g_strndup (*s, 3), where);
-}
-
-static char *
-plain_b64 (const char *user, const char *pw)
-{
-  gsize ulen = strlen (user), plen = strlen (pw);
-  g_autofree char *raw = g_malloc (ulen + plen + 2);
-
-  raw[0] = '\0';
-  memcpy (raw + 1, user, ulen);
-  raw[1 + ulen] = '\0';
-  memcpy (raw + 2 + ulen, pw, plen);
-  return g_base64_encode ((const guchar *) raw, ulen + plen + 2);
-}
-
 static int
 setup (void **state)
 {
@@ -65,12 +44,12 @@ setup (void **state)
     "   \"imap\": {\"port\": 993, \"security\": \"tls\"}, \"pop3\": {\"security\": \"starttls\"},\n"
     "   \"smtp\": {\"port\": 587, \"security\": \"starttls\"}}}\n");
   secrets[0] = g_strdup (PW);
-  secrets[1] = plain_b64 (USER, PW);
+  secrets[1] = mailmove_test_sasl_plain_b64 (USER, PW);
   secrets[2] = g_base64_encode ((const guchar *) PW, strlen (PW));
   secrets[3] = g_strdup (WRONG_PW);
-  secrets[4] = plain_b64 (USER, WRONG_PW);
+  secrets[4] = mailmove_test_sasl_plain_b64 (USER, WRONG_PW);
   secrets[5] = g_strdup (GHOST_PW);
-  secrets[6] = plain_b64 ("ghost@example.jp", GHOST_PW);
+  secrets[6] = mailmove_test_sasl_plain_b64 ("ghost@example.jp", GHOST_PW);
   return 0;
 }
 
@@ -92,8 +71,8 @@ run (const char *const *argv, const char *stdin_text, char **out, char **err)
 {
   int status = mailmove_test_run_cli (argv, stdin_text, out, err);
 
-  assert_no_secret ("stdout", *out);
-  assert_no_secret ("stderr (G_MESSAGES_DEBUG=all)", *err);
+  mailmove_test_assert_no_secret ((const char *const *) secrets, "stdout", *out);
+  mailmove_test_assert_no_secret ((const char *const *) secrets, "stderr (G_MESSAGES_DEBUG=all)", *err);
   return status;
 }
 
@@ -181,31 +160,10 @@ test_mail_cli_preflight (void **state)
   assert_int_equal (run (bad_argv, PW "\n", &bad_out, &bad_err), 2);
 }
 
-/* Walks every file under @dir and fails if one contains a password. */
-static void
-assert_no_secret_in_files (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *contents = NULL;
-
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        assert_no_secret_in_files (path);
-      else if (g_file_get_contents (path, &contents, NULL, NULL))
-        assert_no_secret (path, contents);
-    }
-}
-
 static void
 test_mail_cli_writes_no_secret (void **state)
 {
-  assert_no_secret_in_files (home);
+  mailmove_test_assert_no_secret_in_tree ((const char *const *) secrets, home);
 }
 
 int

@@ -24,27 +24,6 @@ static char *plan_file;
 static char *mail_dir;
 static char *secrets[8];
 
-static void
-assert_no_secret (const char *where, const char *text)
-{
-  for (char **s = secrets; *s != NULL; s++)
-    if (text != NULL && strstr (text, *s) != NULL)
-      fail_msg ("a password (%.3s…) appears in %s", *s, where);
-}
-
-static char *
-plain_b64 (const char *user, const char *pw)
-{
-  gsize ulen = strlen (user), plen = strlen (pw);
-  g_autofree char *raw = g_malloc (ulen + plen + 2);
-
-  raw[0] = '\0';
-  memcpy (raw + 1, user, ulen);
-  raw[1 + ulen] = '\0';
-  memcpy (raw + 2 + ulen, pw, plen);
-  return g_base64_encode ((const guchar *) raw, ulen + plen + 2);
-}
-
 static char *
 write_message (int n, const char *subject)
 {
@@ -110,8 +89,8 @@ setup (void **state)
   secrets[0] = g_strdup (OLD_PW);
   secrets[1] = g_strdup (NEW_PW);
   secrets[2] = g_strdup (WRONG_PW);
-  secrets[3] = plain_b64 (USER, OLD_PW);
-  secrets[4] = plain_b64 (USER, NEW_PW);
+  secrets[3] = mailmove_test_sasl_plain_b64 (USER, OLD_PW);
+  secrets[4] = mailmove_test_sasl_plain_b64 (USER, NEW_PW);
   secrets[5] = g_base64_encode ((const guchar *) OLD_PW, strlen (OLD_PW));
   secrets[6] = g_base64_encode ((const guchar *) NEW_PW, strlen (NEW_PW));
   if (!deliver ("INBOX", 1, NULL) || !deliver ("INBOX", 2, NULL) || !deliver ("INBOX", 3, "\\Seen \\Flagged"))
@@ -155,8 +134,8 @@ run (const char *const *argv, const char *stdin_text, char **out, char **err)
 {
   int status = mailmove_test_run_cli (argv, stdin_text, out, err);
 
-  assert_no_secret ("stdout", *out);
-  assert_no_secret ("stderr (G_MESSAGES_DEBUG=all)", *err);
+  mailmove_test_assert_no_secret ((const char *const *) secrets, "stdout", *out);
+  mailmove_test_assert_no_secret ((const char *const *) secrets, "stderr (G_MESSAGES_DEBUG=all)", *err);
   return status;
 }
 
@@ -357,29 +336,6 @@ test_mail_merge_wrong_password (void **state)
     fail_msg ("wrong password: exit %d: %s%s", status, out, errors_of (err));
 }
 
-/* Walks every file under @dir and fails if one contains a password. */
-static void
-assert_no_secret_in_files (const char *dir)
-{
-  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (d == NULL)
-    return;
-  while ((name = g_dir_read_name (d)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (dir, name, NULL);
-      g_autofree char *contents = NULL;
-
-      if (g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-        continue;
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
-        assert_no_secret_in_files (path);
-      else if (g_file_get_contents (path, &contents, NULL, NULL))
-        assert_no_secret (path, contents);
-    }
-}
-
 static void
 test_mail_merge_writes_no_secret (void **state)
 {
@@ -387,9 +343,9 @@ test_mail_merge_writes_no_secret (void **state)
   g_autofree char *old_log = g_build_filename (harness->dir, "old", "log", NULL);
   g_autofree char *new_log = g_build_filename (harness->dir, "new", "log", NULL);
 
-  assert_no_secret_in_files (home);
-  assert_no_secret_in_files (old_log);
-  assert_no_secret_in_files (new_log);
+  mailmove_test_assert_no_secret_in_tree ((const char *const *) secrets, home);
+  mailmove_test_assert_no_secret_in_tree ((const char *const *) secrets, old_log);
+  mailmove_test_assert_no_secret_in_tree ((const char *const *) secrets, new_log);
 }
 
 int

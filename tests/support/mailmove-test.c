@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gstdio.h>
 
 #include "mailmove-test.h"
@@ -164,4 +165,47 @@ mailmove_test_time (int year, int month, int day, int hour, int minute, int seco
   g_autoptr (GDateTime) dt = g_date_time_new_utc (year, month, day, hour, minute, second);
 
   return g_date_time_to_unix (dt) * G_USEC_PER_SEC;
+}
+
+void
+mailmove_test_assert_no_secret (const char *const *secrets, const char *where, const char *text)
+{
+  for (const char *const *s = secrets; text != NULL && *s != NULL; s++)
+    if (strstr (text, *s) != NULL)
+      fail_msg ("a password (%.3s…) appears in %s", *s, where);
+}
+
+void
+mailmove_test_assert_no_secret_in_tree (const char *const *secrets, const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *contents = NULL;
+
+      if (g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+        continue;
+      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+        mailmove_test_assert_no_secret_in_tree (secrets, path);
+      else if (g_file_get_contents (path, &contents, NULL, NULL))
+        mailmove_test_assert_no_secret (secrets, path, contents);
+    }
+}
+
+char *
+mailmove_test_sasl_plain_b64 (const char *user, const char *password)
+{
+  gsize ulen = strlen (user), plen = strlen (password);
+  g_autofree char *raw = g_malloc (ulen + plen + 2);
+
+  raw[0] = '\0';
+  memcpy (raw + 1, user, ulen);
+  raw[1 + ulen] = '\0';
+  memcpy (raw + 2 + ulen, password, plen);
+  return g_base64_encode ((const guchar *) raw, ulen + plen + 2);
 }

@@ -36,4 +36,13 @@ int mailmove_test_run_cli (const char *const *argv, const char *stdin_text, char
 /* A UTC instant: mailmove_test_time (2026, 11, 27, 21, 0, 0). */
 gint64 mailmove_test_time (int year, int month, int day, int hour, int minute, int second);
 
+/* "Never a password in our output, logs or files": fails the test if any of @secrets (NULL-terminated)
+ * appears in @text (named @where in the message, which shows only the secret's first characters), or in any
+ * file below @dir (symbolic links are not followed). */
+void mailmove_test_assert_no_secret (const char *const *secrets, const char *where, const char *text);
+void mailmove_test_assert_no_secret_in_tree (const char *const *secrets, const char *dir);
+
+/* base64 of SASL PLAIN's "\0user\0password": what a password looks like on the wire, to grep for too. */
+char *mailmove_test_sasl_plain_b64 (const char *user, const char *password);
+
 G_END_DECLS
