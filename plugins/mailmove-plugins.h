@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The one header the client plugins include: the client-neutral plugin layer (design.md §4). */
+#pragma once
+
+#include <mailmove.h>
+
+#define MAILMOVE_PLUGINS_INSIDE
+#include "mailmove-client-adapter.h"
+#include "mailmove-controller.h"
+/* MAILMOVE_PLUGINS_HEADERS: each unit adds its header below. */
+#undef MAILMOVE_PLUGINS_INSIDE
