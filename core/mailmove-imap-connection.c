@@ -35,13 +35,9 @@ struct _MailmoveImapConnection {
   GObject parent_instance;
 
   char *peer;
-  char *tls_name;
-  GTlsDatabase *database;
-  GSocketConnectable *identity;
+  MailmoveTlsInfo *tls_info; /* what mailmove-tls verified */
   GMainContext *context;   /* where the connection lives: a cancellation from another thread is handled here */
-  GSocketClient *client;
-  GSocketConnection *socket;
-  GIOStream *stream;
+  GIOStream *stream;       /* the GTlsConnection */
   guint timeout_seconds;
 
   char *user;
@@ -66,6 +62,13 @@ struct _MailmoveImapConnection {
   gboolean bye;
   GError *close_error;
 
+  /* IDLE: the command in flight, and whether DONE is being held back ("+" arrived) */
+  Pending *idle;
+  GTask *idle_task;
+  gboolean idle_holding;
+  gboolean idle_end_wanted;
+  GSource *idle_timer;
+
   /* connect */
   GTask *connect_task;
   gboolean awaiting_greeting;
@@ -77,9 +80,9 @@ G_DEFINE_FINAL_TYPE (MailmoveImapConnection, mailmove_imap_connection, G_TYPE_OB
 
 static void wipe_free (gpointer p);
 static void start_read (MailmoveImapConnection *self);
+static void idle_forget (MailmoveImapConnection *self);
 static void pump_writes (MailmoveImapConnection *self);
 static void fail_all (MailmoveImapConnection *self, GError *error);
-static void start_handshake (MailmoveImapConnection *self, gboolean after_starttls);
 
 static void
 chunk_free (Chunk *c)
@@ -121,9 +124,12 @@ mailmove_imap_connection_dispose (GObject *object)
       g_source_destroy (self->read_timeout);
       g_clear_pointer (&self->read_timeout, g_source_unref);
     }
+  if (self->idle_timer != NULL)
+    {
+      g_source_destroy (self->idle_timer);
+      g_clear_pointer (&self->idle_timer, g_source_unref);
+    }
   g_clear_object (&self->stream);
-  g_clear_object (&self->socket);
-  g_clear_object (&self->client);
   G_OBJECT_CLASS (mailmove_imap_connection_parent_class)->dispose (object);
 }
 
@@ -135,9 +141,7 @@ mailmove_imap_connection_finalize (GObject *object)
   g_queue_clear_full (&self->write_queue, NULL);
   g_queue_clear_full (&self->in_flight, (GDestroyNotify) pending_free);
   g_free (self->peer);
-  g_free (self->tls_name);
-  g_clear_object (&self->database);
-  g_clear_object (&self->identity);
+  g_clear_pointer (&self->tls_info, mailmove_tls_info_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   wipe_free (self->user);
   wipe_free (self->password);
@@ -300,6 +304,8 @@ fail_all (MailmoveImapConnection *self, GError *error)
   g_queue_clear (&self->write_queue);
   while ((p = g_queue_pop_head (&self->in_flight)) != NULL)
     {
+      if (p == self->idle)
+        idle_forget (self);
       g_task_return_error (p->task, g_error_copy (error));
       pending_free (p);
     }
@@ -360,8 +366,11 @@ arm_timeout (MailmoveImapConnection *self)
   if (self->read_timeout != NULL)
     {
       g_source_destroy (self->read_timeout);
-      g_source_unref (self->read_timeout);
+      g_clear_pointer (&self->read_timeout, g_source_unref);
     }
+  /* An IDLE is silent for minutes by design; its own period bounds it, then DONE re-arms this. */
+  if (self->idle_holding)
+    return;
   self->read_timeout = g_timeout_source_new_seconds (self->timeout_seconds);
   g_source_set_callback (self->read_timeout, read_timeout_cb, self, NULL);
   g_source_set_static_name (self->read_timeout, "[mailmove] imap read timeout");
@@ -379,6 +388,8 @@ disarm_timeout (MailmoveImapConnection *self)
 }
 
 static void handle_greeting (MailmoveImapConnection *self, MailmoveImapResponse *r);
+static void idle_started (MailmoveImapConnection *self);
+static void idle_end (MailmoveImapConnection *self);
 
 static Pending *
 find_pending (MailmoveImapConnection *self, const char *tag)
@@ -410,6 +421,8 @@ dispatch (MailmoveImapConnection *self, MailmoveImapResponse *r)
           return FALSE;
         }
       self->waiting_continuation = FALSE;
+      if (self->idle != NULL && self->idle->next_chunk == 1 && g_queue_peek_head (&self->write_queue) == self->idle)
+        idle_started (self);
       pump_writes (self);
       return !self->closed;
     }
@@ -440,6 +453,8 @@ dispatch (MailmoveImapConnection *self, MailmoveImapResponse *r)
     if (mailmove_imap_response_get_code (r) == MAILMOVE_IMAP_CODE_CAPABILITY)
       set_caps (self, mailmove_imap_response_get_capabilities (r));
     g_queue_remove (&self->in_flight, p);
+    if (p == self->idle)
+      idle_forget (self);
     if (!p->written)
       {
         /* Refused before its literal went out ("NO" instead of "+"): the rest is never sent. */
@@ -560,9 +575,9 @@ write_done (GObject *source, GAsyncResult *res, gpointer user_data)
 static void
 pump_writes (MailmoveImapConnection *self)
 {
-  if (self->writing || self->waiting_continuation || self->closed || self->stream == NULL)
+  if (self->writing || self->waiting_continuation || self->idle_holding || self->closed || self->stream == NULL)
     return;
-  while (self->out->len < WRITE_GATHER && !self->waiting_continuation)
+  while (self->out->len < WRITE_GATHER && !self->waiting_continuation && !self->idle_holding)
     {
       Pending *p = g_queue_peek_head (&self->write_queue);
       Chunk *c;
@@ -704,6 +719,9 @@ queue_chunks (MailmoveImapConnection *self, const char *tag, GPtrArray *chunks, 
     }
   g_queue_push_tail (&self->write_queue, p);
   g_queue_push_tail (&self->in_flight, p);
+  /* IDLE must end with DONE before anything else is sent: a new command ends it. */
+  if (self->idle != NULL && self->idle != p)
+    idle_end (self);
   pump_writes (self);
 }
 
@@ -837,32 +855,6 @@ simple_done (GObject *source, GAsyncResult *res, gpointer user_data)
     connect_complete (self);
   else if (g_str_equal (what, "CAPABILITY"))
     connect_command (self, "LOGIN");
-  else if (g_str_equal (what, "STARTTLS"))
-    {
-      GError *error = NULL;
-      GIOStream *tls;
-
-      if (mailmove_imap_parser_get_pending (self->parser) > 0)
-        {
-          msg = g_strdup_printf (_("%s sent data it should not have sent before the TLS handshake."), self->peer);
-          connect_fail (self, MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL, msg);
-          return;
-        }
-      tls = g_tls_client_connection_new (self->stream, self->identity, &error);
-      if (tls == NULL)
-        {
-          connect_fail (self, MAILMOVE_IMAP_CONNECTION_ERROR_TLS, error->message);
-          g_error_free (error);
-          return;
-        }
-      if (self->database != NULL)
-        g_tls_connection_set_database (G_TLS_CONNECTION (tls), self->database);
-      g_clear_object (&self->stream);
-      self->stream = tls;
-      self->security = MAILMOVE_SECURITY_TLS; /* now inside TLS */
-      g_ptr_array_set_size (self->caps, 0);
-      start_handshake (self, TRUE);
-    }
 }
 
 static void
@@ -943,105 +935,69 @@ handle_greeting (MailmoveImapConnection *self, MailmoveImapResponse *r)
     }
   if (mailmove_imap_response_get_code (r) == MAILMOVE_IMAP_CODE_CAPABILITY)
     set_caps (self, mailmove_imap_response_get_capabilities (r));
-  if (self->security == MAILMOVE_SECURITY_STARTTLS)
-    connect_command (self, "STARTTLS");
-  else if (self->caps->len == 0)
+  if (self->caps->len == 0)
     connect_command (self, "CAPABILITY");
   else
     connect_command (self, "LOGIN");
 }
 
-static void
-handshake_done (GObject *source, GAsyncResult *res, gpointer user_data)
+static MailmoveImapConnectionError
+code_for_tls_error (const GError *error)
 {
-  MailmoveImapConnection *self = user_data;
-  GError *error = NULL;
-  gboolean after_starttls = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (source), "mailmove-after-starttls"));
-
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), res, &error))
+  if (error->domain != MAILMOVE_TLS_ERROR)
+    return MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL;
+  switch ((MailmoveTlsError) error->code)
     {
-      if (!self->closed)
-        {
-          g_autofree char *msg = NULL;
-
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            fail_all (self, g_error_copy (error));
-          else
-            {
-              msg = g_strdup_printf (_("The certificate of %s could not be verified for “%s”: %s"), self->peer,
-                                     self->tls_name, error->message);
-              connect_fail (self, MAILMOVE_IMAP_CONNECTION_ERROR_TLS, msg);
-            }
-        }
-      g_error_free (error);
-      g_object_unref (self);
-      return;
+    case MAILMOVE_TLS_ERROR_UNREACHABLE:
+      return MAILMOVE_IMAP_CONNECTION_ERROR_UNREACHABLE;
+    case MAILMOVE_TLS_ERROR_TIMEOUT:
+      return MAILMOVE_IMAP_CONNECTION_ERROR_TIMEOUT;
+    case MAILMOVE_TLS_ERROR_STARTTLS_MISSING:
+    case MAILMOVE_TLS_ERROR_UNTRUSTED:
+    case MAILMOVE_TLS_ERROR_NAME_MISMATCH:
+    case MAILMOVE_TLS_ERROR_PIN_MISMATCH:
+      return MAILMOVE_IMAP_CONNECTION_ERROR_TLS;
+    case MAILMOVE_TLS_ERROR_PROTOCOL:
+    default:
+      return MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL;
     }
-  if (after_starttls)
-    connect_command (self, "CAPABILITY");
-  else
-    {
-      self->awaiting_greeting = TRUE;
-      start_read (self);
-    }
-  g_object_unref (self);
 }
 
 static void
-start_handshake (MailmoveImapConnection *self, gboolean after_starttls)
-{
-  g_object_set_data (G_OBJECT (self->stream), "mailmove-after-starttls", GINT_TO_POINTER (after_starttls));
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (self->stream), G_PRIORITY_DEFAULT, self->io_cancellable,
-                                    handshake_done, g_object_ref (self));
-}
-
-static void
-socket_connected (GObject *source, GAsyncResult *res, gpointer user_data)
+tls_connected (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   MailmoveImapConnection *self = user_data;
   GError *error = NULL;
-  GSocketConnection *conn = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
+  GIOStream *stream = mailmove_tls_connect_finish (res, &self->tls_info, &error);
 
-  if (conn == NULL)
+  if (stream == NULL)
     {
       if (!self->closed)
         {
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
             fail_all (self, g_error_copy (error));
           else
-            {
-              g_autofree char *msg = g_strdup_printf (_("Cannot connect to %s: %s"), self->peer, error->message);
-
-              connect_fail (self, MAILMOVE_IMAP_CONNECTION_ERROR_UNREACHABLE, msg);
-            }
+            connect_fail (self, code_for_tls_error (error), error->message);
         }
       g_error_free (error);
       g_object_unref (self);
       return;
     }
-  self->socket = conn;
+  if (self->closed)
+    {
+      g_io_stream_close_async (stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      g_object_unref (stream);
+      g_object_unref (self);
+      return;
+    }
+  self->stream = stream;
   if (self->security == MAILMOVE_SECURITY_TLS)
     {
-      GIOStream *tls = g_tls_client_connection_new (G_IO_STREAM (conn), self->identity, &error);
-
-      if (tls == NULL)
-        {
-          connect_fail (self, MAILMOVE_IMAP_CONNECTION_ERROR_TLS, error->message);
-          g_error_free (error);
-          g_object_unref (self);
-          return;
-        }
-      if (self->database != NULL)
-        g_tls_connection_set_database (G_TLS_CONNECTION (tls), self->database);
-      self->stream = tls;
-      start_handshake (self, FALSE);
-    }
-  else
-    {
-      self->stream = g_object_ref (G_IO_STREAM (conn));
       self->awaiting_greeting = TRUE;
       start_read (self);
     }
+  else
+    connect_command (self, "CAPABILITY"); /* the greeting was before STARTTLS; capabilities change after it */
   g_object_unref (self);
 }
 
@@ -1052,17 +1008,12 @@ connect_cancelled (GCancellable *cancellable, gpointer user_data)
 }
 
 void
-mailmove_imap_connection_connect_async (const MailmoveProbeTarget *target, GTlsDatabase *database,
-                                        const char *user, const char *password, guint timeout_seconds,
-                                        GCancellable *cancellable, GAsyncReadyCallback callback,
-                                        gpointer user_data)
+mailmove_imap_connection_connect_tls_async (const MailmoveTlsTarget *target, const char *user, const char *password,
+                                            GCancellable *cancellable, GAsyncReadyCallback callback,
+                                            gpointer user_data)
 {
   MailmoveImapConnection *self;
-  g_autoptr (GInetAddress) ip = NULL;
-  g_autoptr (GInetAddress) name_ip = NULL;
-  const char *name;
-  guint16 port;
-  GSocketConnectable *connect_to;
+  GError *error = NULL;
 
   g_return_if_fail (target != NULL);
 
@@ -1070,58 +1021,29 @@ mailmove_imap_connection_connect_async (const MailmoveProbeTarget *target, GTlsD
   self->connect_task = g_task_new (NULL, cancellable, callback, user_data);
   g_task_set_source_tag (self->connect_task, mailmove_imap_connection_connect_async);
   if (target->protocol != MAILMOVE_PROTOCOL_IMAP || user == NULL || password == NULL
-      || (target->host == NULL && target->address == NULL)
       || strpbrk (user, "\r\n") != NULL || strpbrk (password, "\r\n") != NULL)
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                 _("An IMAP server, a user name and a password (without line breaks) are needed."));
+  else
+    mailmove_tls_target_validate (target, &error);
+  if (error != NULL)
     {
       GTask *t = g_steal_pointer (&self->connect_task);
 
       self->closed = TRUE;
-      g_task_return_new_error (t, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                               _("An IMAP server, a user name and a password (without line breaks) are needed."));
+      g_task_return_error (t, error);
       g_object_unref (t);
       g_object_unref (self);
       return;
     }
-  if (target->address != NULL)
-    {
-      ip = g_inet_address_new_from_string (target->address);
-      if (ip == NULL)
-        {
-          GTask *t = g_steal_pointer (&self->connect_task);
-
-          self->closed = TRUE;
-          g_task_return_new_error (t, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("“%s” is not an IP address."),
-                                   target->address);
-          g_object_unref (t);
-          g_object_unref (self);
-          return;
-        }
-    }
   self->security = target->security;
-  self->timeout_seconds = timeout_seconds != 0 ? timeout_seconds : MAILMOVE_IMAP_CONNECTION_DEFAULT_TIMEOUT;
-  port = target->port != 0 ? target->port : mailmove_protocol_default_port (target->protocol, target->security);
-  name = target->tls_name != NULL && *target->tls_name != '\0' ? target->tls_name
-         : target->host != NULL && *target->host != '\0' ? target->host : target->address;
-  self->tls_name = g_strdup (name);
-  if (ip != NULL)
-    {
-      g_autofree char *s = g_inet_address_to_string (ip);
-
-      connect_to = G_SOCKET_CONNECTABLE (g_inet_socket_address_new (ip, port));
-      self->peer = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6 ? g_strdup_printf ("[%s]:%u", s, port)
-                                                                         : g_strdup_printf ("%s:%u", s, port);
-    }
-  else
-    {
-      connect_to = g_network_address_new (target->host, port);
-      self->peer = g_strdup_printf ("%s:%u", target->host, port);
-    }
-  name_ip = g_inet_address_new_from_string (name);
-  self->identity = name_ip != NULL ? G_SOCKET_CONNECTABLE (g_inet_socket_address_new (name_ip, port))
-                                   : g_network_address_new (name, port);
+  self->timeout_seconds = target->timeout_seconds != 0 ? target->timeout_seconds
+                                                       : MAILMOVE_IMAP_CONNECTION_DEFAULT_TIMEOUT;
+  self->peer = mailmove_tls_format_peer (target->address != NULL && *target->address != '\0' ? target->address
+                                                                                            : target->host,
+                                         mailmove_tls_target_get_port (target));
   self->user = g_strdup (user);
   self->password = g_strdup (password);
-  self->database = database != NULL ? g_object_ref (database) : NULL;
   if (cancellable != NULL)
     {
       CancelHook *h = g_new0 (CancelHook, 1);
@@ -1132,12 +1054,33 @@ mailmove_imap_connection_connect_async (const MailmoveProbeTarget *target, GTlsD
       h->handler = g_cancellable_connect (cancellable, G_CALLBACK (connect_cancelled), weak, weak_free);
       g_task_set_task_data (self->connect_task, h, (GDestroyNotify) cancel_hook_free);
     }
-  self->client = g_socket_client_new ();
-  g_socket_client_set_timeout (self->client, self->timeout_seconds);
-  g_socket_client_set_enable_proxy (self->client, FALSE);
-  /* The connection keeps itself alive until the connect task completes (socket_connected's ref). */
-  g_socket_client_connect_async (self->client, connect_to, self->io_cancellable, socket_connected, self);
-  g_object_unref (connect_to);
+  /* The connection keeps itself alive until the connect task completes (tls_connected's ref). */
+  {
+    MailmoveTlsTarget t = *target;
+
+    t.timeout_seconds = self->timeout_seconds;
+    mailmove_tls_connect_async (&t, self->io_cancellable, tls_connected, self);
+  }
+}
+
+void
+mailmove_imap_connection_connect_async (const MailmoveProbeTarget *target, GTlsDatabase *database,
+                                        const char *user, const char *password, guint timeout_seconds,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data)
+{
+  MailmoveTlsTarget t = { 0 };
+
+  g_return_if_fail (target != NULL);
+  t.protocol = target->protocol;
+  t.security = target->security;
+  t.host = target->host;
+  t.address = target->address;
+  t.port = target->port;
+  t.tls_name = target->tls_name;
+  t.database = database;
+  t.timeout_seconds = timeout_seconds;
+  mailmove_imap_connection_connect_tls_async (&t, user, password, cancellable, callback, user_data);
 }
 
 MailmoveImapConnection *
@@ -1338,4 +1281,308 @@ mailmove_imap_connection_append_finish (MailmoveImapConnection *self, GAsyncResu
   if (out_n_appended != NULL)
     *out_n_appended = s->n_ok_prefix;
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- IDLE ------------------------------------------------------------------------------------- */
+
+typedef struct {
+  MailmoveImapIdleResult result;
+  guint seconds;
+  GCancellable *cancellable;
+  gulong handler;
+  gboolean cancelled;
+} IdleState;
+
+static void
+idle_state_free (IdleState *st)
+{
+  if (st->cancellable != NULL)
+    {
+      g_cancellable_disconnect (st->cancellable, st->handler);
+      g_object_unref (st->cancellable);
+    }
+  g_free (st);
+}
+
+/* The IDLE command is gone (answered, or the connection failed). */
+static void
+idle_forget (MailmoveImapConnection *self)
+{
+  self->idle = NULL;
+  self->idle_holding = FALSE;
+  self->idle_end_wanted = FALSE;
+  if (self->idle_timer != NULL)
+    {
+      g_source_destroy (self->idle_timer);
+      g_clear_pointer (&self->idle_timer, g_source_unref);
+    }
+}
+
+/* Sends DONE now, or as soon as the server's "+" arrives. */
+static void
+idle_end (MailmoveImapConnection *self)
+{
+  if (self->idle == NULL)
+    return;
+  if (self->idle_timer != NULL)
+    {
+      g_source_destroy (self->idle_timer);
+      g_clear_pointer (&self->idle_timer, g_source_unref);
+    }
+  if (!self->idle_holding)
+    {
+      self->idle_end_wanted = TRUE;
+      return;
+    }
+  self->idle_holding = FALSE;
+  g_debug ("%s: C: DONE", self->peer);
+  pump_writes (self);
+  /* The tagged OK must come in time, like any reply. */
+  if (self->reading)
+    arm_timeout (self);
+}
+
+static gboolean
+idle_period_cb (gpointer user_data)
+{
+  MailmoveImapConnection *self = user_data;
+  IdleState *st = self->idle_task != NULL ? g_task_get_task_data (self->idle_task) : NULL;
+
+  g_clear_pointer (&self->idle_timer, g_source_unref);
+  if (st != NULL)
+    st->result.period_ended = TRUE;
+  idle_end (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The server said "+": idling until the period ends, something arrives or the caller needs the connection. */
+static void
+idle_started (MailmoveImapConnection *self)
+{
+  IdleState *st = g_task_get_task_data (self->idle_task);
+
+  if (self->idle_end_wanted)
+    return; /* DONE goes out right behind */
+  self->idle_holding = TRUE;
+  if (self->read_timeout != NULL)
+    {
+      g_source_destroy (self->read_timeout);
+      g_clear_pointer (&self->read_timeout, g_source_unref);
+    }
+  self->idle_timer = g_timeout_source_new_seconds (st->seconds);
+  g_source_set_callback (self->idle_timer, idle_period_cb, self, NULL);
+  g_source_set_static_name (self->idle_timer, "[mailmove] imap idle period");
+  g_source_attach (self->idle_timer, self->context);
+}
+
+static void
+idle_untagged (MailmoveImapResponse *r, gpointer user_data)
+{
+  MailmoveImapConnection *self = user_data;
+  IdleState *st;
+  guint32 n = 0;
+
+  if (self->idle_task == NULL)
+    return;
+  st = g_task_get_task_data (self->idle_task);
+  switch (mailmove_imap_response_get_data_kind (r))
+    {
+    case MAILMOVE_IMAP_DATA_EXISTS:
+      if (mailmove_imap_response_get_number (r, &n))
+        {
+          st->result.exists_seen = TRUE;
+          st->result.exists = n;
+          idle_end (self);
+        }
+      break;
+    case MAILMOVE_IMAP_DATA_RECENT:
+      if (mailmove_imap_response_get_number (r, &n))
+        {
+          st->result.recent_seen = TRUE;
+          st->result.recent = n;
+          if (n > 0)
+            idle_end (self);
+        }
+      break;
+    case MAILMOVE_IMAP_DATA_EXPUNGE:
+      st->result.n_expunged++;
+      break;
+    default:
+      break;
+    }
+}
+
+static void
+idle_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  MailmoveImapConnection *self = MAILMOVE_IMAP_CONNECTION (source);
+  GTask *task = g_steal_pointer (&self->idle_task);
+  IdleState *st = g_task_get_task_data (task);
+  GError *error = NULL;
+  g_autoptr (MailmoveImapResponse) r = mailmove_imap_connection_command_finish (self, res, &error);
+
+  if (self->idle != NULL)
+    idle_forget (self);
+  if (r != NULL && mailmove_imap_connection_check (r, "IDLE", &error))
+    {
+      if (st->cancelled)
+        g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled"));
+      else
+        g_task_return_boolean (task, TRUE);
+    }
+  else
+    g_task_return_error (task, error);
+  g_object_unref (task);
+  if (!self->closed)
+    pump_writes (self);
+  g_object_unref (self);
+}
+
+static gboolean
+idle_cancel_cb (gpointer user_data)
+{
+  GWeakRef *weak = user_data;
+  MailmoveImapConnection *self = g_weak_ref_get (weak);
+
+  if (self != NULL)
+    {
+      if (self->idle_task != NULL)
+        {
+          ((IdleState *) g_task_get_task_data (self->idle_task))->cancelled = TRUE;
+          idle_end (self);
+        }
+      g_object_unref (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+idle_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  GWeakRef *weak = user_data;
+  MailmoveImapConnection *self = g_weak_ref_get (weak);
+  GWeakRef *copy;
+
+  if (self == NULL)
+    return;
+  copy = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (copy, self);
+  /* Not inside cancel(): on the connection's own context (the canceller may be another thread). */
+  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, idle_cancel_cb, copy, weak_free);
+  g_object_unref (self);
+}
+
+void
+mailmove_imap_connection_idle_async (MailmoveImapConnection *self, guint seconds, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+  GTask *command_task;
+  IdleState *st;
+  g_autofree char *tag = NULL;
+  GPtrArray *chunks;
+  Chunk *c;
+
+  g_return_if_fail (MAILMOVE_IS_IMAP_CONNECTION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mailmove_imap_connection_idle_async);
+  if (self->closed)
+    {
+      g_task_return_error (task, self->close_error != NULL ? g_error_copy (self->close_error)
+                           : g_error_new (MAILMOVE_IMAP_CONNECTION_ERROR, MAILMOVE_IMAP_CONNECTION_ERROR_CLOSED,
+                                          _("The connection to %s is closed."), self->peer));
+      g_object_unref (task);
+      return;
+    }
+  if (!mailmove_imap_connection_has_capability (self, "IDLE"))
+    {
+      g_task_return_new_error (task, MAILMOVE_IMAP_CONNECTION_ERROR, MAILMOVE_IMAP_CONNECTION_ERROR_UNSUPPORTED,
+                               _("%s does not offer IDLE."), self->peer);
+      g_object_unref (task);
+      return;
+    }
+  if (self->idle_task != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_PENDING,
+                               _("Another operation is already running on the connection to %s."), self->peer);
+      g_object_unref (task);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    {
+      g_object_unref (task);
+      return;
+    }
+  st = g_new0 (IdleState, 1);
+  st->seconds = CLAMP (seconds, 1, 29 * 60);
+  g_task_set_task_data (task, st, (GDestroyNotify) idle_state_free);
+  if (cancellable != NULL)
+    {
+      GWeakRef *weak = g_new0 (GWeakRef, 1);
+
+      g_weak_ref_init (weak, self);
+      st->cancellable = g_object_ref (cancellable);
+      st->handler = g_cancellable_connect (cancellable, G_CALLBACK (idle_cancelled), weak, weak_free);
+    }
+  self->idle_task = task;
+
+  /* "tag IDLE" waits for "+" like a synchronising literal; DONE is held back until the IDLE ends. */
+  tag = mailmove_imap_connection_next_tag (self);
+  chunks = g_ptr_array_new_with_free_func ((GDestroyNotify) chunk_free);
+  c = g_new0 (Chunk, 1);
+  c->data = g_bytes_new_take (g_strdup_printf ("%s IDLE\r\n", tag), strlen (tag) + 7);
+  c->wait = TRUE;
+  g_ptr_array_add (chunks, c);
+  c = g_new0 (Chunk, 1);
+  c->data = g_bytes_new_static ("DONE\r\n", 6);
+  g_ptr_array_add (chunks, c);
+  /* Not the caller's cancellable: cancelling ends the IDLE with DONE instead of dropping the connection. */
+  command_task = g_task_new (self, NULL, idle_done, g_object_ref (self));
+  g_task_set_source_tag (command_task, mailmove_imap_connection_command_async);
+  self->idle_end_wanted = FALSE;
+  queue_chunks (self, tag, chunks, "IDLE", idle_untagged, self, command_task);
+  self->idle = g_queue_peek_tail (&self->in_flight);
+}
+
+gboolean
+mailmove_imap_connection_idle_finish (MailmoveImapConnection *self, GAsyncResult *result,
+                                      MailmoveImapIdleResult *out_result, GError **error)
+{
+  IdleState *st;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mailmove_imap_connection_idle_async, FALSE);
+  st = g_task_get_task_data (G_TASK (result));
+  if (out_result != NULL)
+    {
+      if (st != NULL)
+        *out_result = st->result;
+      else
+        memset (out_result, 0, sizeof *out_result);
+    }
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+mailmove_imap_connection_is_idling (MailmoveImapConnection *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_IMAP_CONNECTION (self), FALSE);
+  return self->idle != NULL && self->idle_holding;
+}
+
+void
+mailmove_imap_connection_disconnect (MailmoveImapConnection *self)
+{
+  g_return_if_fail (MAILMOVE_IS_IMAP_CONNECTION (self));
+  if (!self->closed)
+    fail_all (self, g_error_new (MAILMOVE_IMAP_CONNECTION_ERROR, MAILMOVE_IMAP_CONNECTION_ERROR_CLOSED,
+                                 _("The connection to %s is closed."), self->peer));
+}
+
+MailmoveTlsInfo *
+mailmove_imap_connection_get_tls_info (MailmoveImapConnection *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_IMAP_CONNECTION (self), NULL);
+  return self->tls_info;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* An asynchronous IMAP client connection for the transfer engine: connects to a server by name or by a
- * pinned address with TLS verified against a name (implicit TLS or STARTTLS, as the probe does), logs in
+/* An asynchronous IMAP client connection for the transfer engine and the Inbox watcher: connects through
+ * mailmove-tls (a name or a pinned address, TLS verified against a name, implicit TLS or STARTTLS), logs in
  * (LOGIN, only inside TLS), and runs commands built with the command writer.  Commands are pipelined: each
  * one's chunks are written as soon as it is queued, pausing only where a synchronising literal waits for
  * "+"; replies are parsed by MailmoveImapParser as they stream in.  Every read runs under a timeout.
@@ -19,6 +19,7 @@
 #include "mailmove-imap-response.h"
 #include "mailmove-pin.h"
 #include "mailmove-probe.h"
+#include "mailmove-tls.h"
 
 G_BEGIN_DECLS
 
@@ -35,6 +36,7 @@ typedef enum {
   MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,      /* a reply that does not parse; the message names the command */
   MAILMOVE_IMAP_CONNECTION_ERROR_REFUSED,       /* a tagged NO/BAD, from mailmove_imap_connection_check() */
   MAILMOVE_IMAP_CONNECTION_ERROR_OVERQUOTA,     /* a tagged NO [OVERQUOTA] (RFC 5530) */
+  MAILMOVE_IMAP_CONNECTION_ERROR_UNSUPPORTED,   /* the server does not offer what was asked (IDLE) */
 } MailmoveImapConnectionError;
 
 /* Default for every read: a reply must start arriving within this many seconds. */
@@ -58,6 +60,16 @@ void mailmove_imap_connection_connect_async (const MailmoveProbeTarget *target,
                                              GAsyncReadyCallback callback,
                                              gpointer user_data);
 MailmoveImapConnection *mailmove_imap_connection_connect_finish (GAsyncResult *result, GError **error);
+/* The same with everything mailmove-tls takes (a certificate pin, needs_sni, the trust store); the target's
+ * timeout also applies to every read afterwards.  Finish with _connect_finish(). */
+void mailmove_imap_connection_connect_tls_async (const MailmoveTlsTarget *target,
+                                                 const char *user,
+                                                 const char *password,
+                                                 GCancellable *cancellable,
+                                                 GAsyncReadyCallback callback,
+                                                 gpointer user_data);
+/* What TLS verified (certificate, fingerprint, version); NULL until connected. */
+MailmoveTlsInfo *mailmove_imap_connection_get_tls_info (MailmoveImapConnection *self);
 
 /* "host:port" or "address:port", for messages. */
 const char *mailmove_imap_connection_get_peer (MailmoveImapConnection *self);
@@ -127,6 +139,38 @@ GArray *mailmove_imap_connection_append_finish (MailmoveImapConnection *self, GA
 guint mailmove_imap_connection_get_n_in_flight (MailmoveImapConnection *self);
 /* TRUE once the connection failed or was closed. */
 gboolean mailmove_imap_connection_is_closed (MailmoveImapConnection *self);
+
+/* ---- IDLE (RFC 2177) ---- */
+
+/* What arrived during one IDLE. */
+typedef struct {
+  gboolean exists_seen;    /* an EXISTS came: @exists is the mailbox's message count now */
+  guint32 exists;
+  gboolean recent_seen;
+  guint32 recent;
+  guint n_expunged;        /* EXPUNGE responses */
+  gboolean period_ended;   /* ended because @seconds passed (nothing else ended it) */
+} MailmoveImapIdleResult;
+
+/* IDLE on the selected mailbox (SELECT or EXAMINE first) for at most @seconds (≥ 1; RFC 2177 servers may
+ * drop an IDLE after 30 minutes: stay below 29).  Ends with DONE, and completes once the server's tagged OK
+ * arrives, when @seconds pass, as soon as an EXISTS or RECENT arrives (the caller reacts within moments), or
+ * when another command is queued (which is written after DONE).  Cancelling @cancellable ends the IDLE the
+ * same way and completes with G_IO_ERROR_CANCELLED; the connection stays usable.  Fails at once with
+ * _UNSUPPORTED when the server does not offer IDLE (or it is masked), G_IO_ERROR_PENDING during another
+ * IDLE; a tagged NO/BAD gives _REFUSED. */
+void mailmove_imap_connection_idle_async (MailmoveImapConnection *self,
+                                          guint seconds,
+                                          GCancellable *cancellable,
+                                          GAsyncReadyCallback callback,
+                                          gpointer user_data);
+gboolean mailmove_imap_connection_idle_finish (MailmoveImapConnection *self, GAsyncResult *result,
+                                               MailmoveImapIdleResult *out_result, GError **error);
+/* TRUE while the server has accepted IDLE ("+") and DONE has not been sent. */
+gboolean mailmove_imap_connection_is_idling (MailmoveImapConnection *self);
+
+/* Drops the connection at once (no LOGOUT): every command in flight fails with _CLOSED. */
+void mailmove_imap_connection_disconnect (MailmoveImapConnection *self);
 
 /* Sends LOGOUT (best effort, bounded by the timeout) and closes. */
 void mailmove_imap_connection_close_async (MailmoveImapConnection *self,

@@ -36,6 +36,26 @@ pin_clear (MailmovePin *pin)
   g_clear_pointer (&pin->certificate_der, g_bytes_unref);
 }
 
+void
+mailmove_pin_to_tls_target (const MailmovePin *pin, GTlsDatabase *database, MailmoveTlsTarget *out_target)
+{
+  g_return_if_fail (pin != NULL && out_target != NULL);
+
+  memset (out_target, 0, sizeof *out_target);
+  out_target->protocol = pin->protocol;
+  out_target->security = pin->security;
+  out_target->port = pin->port;
+  if (pin->kind == MAILMOVE_PIN_HOST_NAME)
+    out_target->host = pin->host;
+  else
+    out_target->address = pin->address;
+  out_target->tls_name = pin->tls_name;
+  out_target->fingerprint_sha256 = pin->kind == MAILMOVE_PIN_CERTIFICATE ? pin->fingerprint_sha256 : NULL;
+  /* An IP SAN pin verified without SNI (none is sent for an address). */
+  out_target->needs_sni = pin->kind != MAILMOVE_PIN_IP_SAN && pin->needs_sni;
+  out_target->database = database;
+}
+
 MailmovePin *
 mailmove_pin_ref (MailmovePin *pin)
 {

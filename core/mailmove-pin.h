@@ -16,6 +16,7 @@
 #include <gio/gio.h>
 
 #include "mailmove-types.h"
+#include "mailmove-tls.h"
 
 G_BEGIN_DECLS
 
@@ -68,6 +69,12 @@ typedef struct {
                                     * host); names found in the certificate are tried after these */
   const char *tls_name;            /* (nullable) the name to verify for (3), e.g. the plan's tls_name */
 } MailmovePinRequest;
+
+/* Fills @out_target (strings borrowed from @pin) to connect where @pin says, with mailmove-tls: by the
+ * server-specific name (HOST_NAME) or the address (IP_SAN, CERTIFICATE), verified against the pin's
+ * tls_name.  A CERTIFICATE pin also pins the SHA-256: the certificate must verify for the name and be exactly
+ * that one.  (A HOST_NAME or IP_SAN pin does not: the server may renew its certificate during the move.) */
+void mailmove_pin_to_tls_target (const MailmovePin *pin, GTlsDatabase *database, MailmoveTlsTarget *out_target);
 
 void mailmove_pin_select_async (const MailmovePinRequest *request,
                                 GTlsDatabase *database,

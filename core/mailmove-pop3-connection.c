@@ -16,15 +16,15 @@ struct _MailmovePop3Connection
 {
   GObject parent_instance;
 
-  GSocketConnectable *connect_to;
-  GSocketConnectable *identity;
-  char *peer;
+  MailmoveTlsTarget target;   /* strings owned below */
+  char *host;
+  char *address;
   char *tls_name;
-  MailmoveSecurity security;
-  GTlsDatabase *database;
+  char *pin;                  /* (nullable) certificate fingerprint pin */
+  char *peer;
+  MailmoveTlsInfo *tls_info;  /* what mailmove-tls verified */
   guint timeout;
 
-  GSocketClient *client;
   GIOStream *stream;
   MailmovePop3Parser *parser;
   char **capabilities;
@@ -40,8 +40,6 @@ struct _MailmovePop3Connection
   gboolean timed_out;
   MailmoveProbeCredentials *credentials;
   char *secrets[3];
-  GTlsCertificateFlags seen_errors;
-  gboolean seen_certificate;
 };
 
 G_DEFINE_FINAL_TYPE (MailmovePop3Connection, mailmove_pop3_connection, G_TYPE_OBJECT)
@@ -96,7 +94,6 @@ mailmove_pop3_connection_dispose (GObject *object)
   op_end (self);
   drop_stream (self);
   clear_secrets (self);
-  g_clear_object (&self->client);
   G_OBJECT_CLASS (mailmove_pop3_connection_parent_class)->dispose (object);
 }
 
@@ -105,11 +102,13 @@ mailmove_pop3_connection_finalize (GObject *object)
 {
   MailmovePop3Connection *self = MAILMOVE_POP3_CONNECTION (object);
 
-  g_clear_object (&self->connect_to);
-  g_clear_object (&self->identity);
-  g_clear_object (&self->database);
-  g_free (self->peer);
+  g_clear_object (&self->target.database);
+  g_free (self->host);
+  g_free (self->address);
   g_free (self->tls_name);
+  g_free (self->pin);
+  g_free (self->peer);
+  g_clear_pointer (&self->tls_info, mailmove_tls_info_unref);
   g_clear_pointer (&self->parser, mailmove_pop3_parser_free);
   g_strfreev (self->capabilities);
   G_OBJECT_CLASS (mailmove_pop3_connection_parent_class)->finalize (object);
@@ -134,45 +133,44 @@ mailmove_pop3_connection_init (MailmovePop3Connection *self)
 MailmovePop3Connection *
 mailmove_pop3_connection_new (const MailmoveProbeTarget *target, GTlsDatabase *database)
 {
+  MailmoveTlsTarget t = { 0 };
+
+  g_return_val_if_fail (target != NULL, NULL);
+  t.protocol = target->protocol;
+  t.security = target->security;
+  t.host = target->host;
+  t.address = target->address;
+  t.port = target->port;
+  t.tls_name = target->tls_name;
+  t.database = database;
+  return mailmove_pop3_connection_new_tls (&t);
+}
+
+MailmovePop3Connection *
+mailmove_pop3_connection_new_tls (const MailmoveTlsTarget *target)
+{
   MailmovePop3Connection *self;
-  g_autoptr (GInetAddress) ip = NULL;
-  g_autoptr (GInetAddress) name_ip = NULL;
-  const char *name;
-  guint16 port;
 
   g_return_val_if_fail (target != NULL, NULL);
   g_return_val_if_fail (target->protocol == MAILMOVE_PROTOCOL_POP3, NULL);
-  g_return_val_if_fail (target->security == MAILMOVE_SECURITY_TLS
-                        || target->security == MAILMOVE_SECURITY_STARTTLS, NULL);
-  g_return_val_if_fail ((target->host != NULL && *target->host != '\0') || target->address != NULL, NULL);
-  g_return_val_if_fail (database == NULL || G_IS_TLS_DATABASE (database), NULL);
+  g_return_val_if_fail (mailmove_tls_target_validate (target, NULL), NULL);
 
   self = g_object_new (MAILMOVE_TYPE_POP3_CONNECTION, NULL);
-  self->security = target->security;
-  port = target->port != 0 ? target->port : mailmove_protocol_default_port (target->protocol, target->security);
-  name = target->tls_name != NULL && *target->tls_name != '\0' ? target->tls_name
-         : target->host != NULL && *target->host != '\0' ? target->host : target->address;
-  self->tls_name = g_strdup (name);
-  if (target->address != NULL && (ip = g_inet_address_new_from_string (target->address)) != NULL)
-    {
-      g_autofree char *s = g_inet_address_to_string (ip);
-
-      self->connect_to = G_SOCKET_CONNECTABLE (g_inet_socket_address_new (ip, port));
-      self->peer = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6 ? g_strdup_printf ("[%s]:%u", s, port)
-                                                                          : g_strdup_printf ("%s:%u", s, port);
-    }
-  else
-    {
-      const char *host = target->host != NULL && *target->host != '\0' ? target->host : target->address;
-
-      self->connect_to = g_network_address_new (host, port);
-      self->peer = g_strdup_printf ("%s:%u", host, port);
-    }
-  /* The identity drives SNI and the name check; an IP literal is checked against the IP SANs. */
-  name_ip = g_inet_address_new_from_string (name);
-  self->identity = name_ip != NULL ? G_SOCKET_CONNECTABLE (g_inet_socket_address_new (name_ip, port))
-                                   : g_network_address_new (name, port);
-  self->database = database != NULL ? g_object_ref (database) : NULL;
+  self->target = *target;
+  self->host = g_strdup (target->host);
+  self->address = g_strdup (target->address);
+  self->tls_name = g_strdup (mailmove_tls_target_get_name (target));
+  self->target.host = self->host;
+  self->target.address = self->address;
+  self->target.tls_name = self->tls_name;
+  self->pin = g_strdup (target->fingerprint_sha256);
+  self->target.fingerprint_sha256 = self->pin;
+  self->target.database = target->database != NULL ? g_object_ref (target->database) : NULL;
+  if (target->timeout_seconds != 0)
+    self->timeout = target->timeout_seconds;
+  self->peer = mailmove_tls_format_peer (target->address != NULL && *target->address != '\0' ? target->address
+                                                                                            : target->host,
+                                         mailmove_tls_target_get_port (target));
   self->parser = mailmove_pop3_parser_new ();
   return self;
 }
@@ -182,6 +180,13 @@ mailmove_pop3_connection_set_timeout (MailmovePop3Connection *self, guint second
 {
   g_return_if_fail (MAILMOVE_IS_POP3_CONNECTION (self));
   self->timeout = seconds != 0 ? seconds : MAILMOVE_POP3_CONNECTION_DEFAULT_TIMEOUT;
+}
+
+MailmoveTlsInfo *
+mailmove_pop3_connection_get_tls_info (MailmovePop3Connection *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_POP3_CONNECTION (self), NULL);
+  return self->tls_info;
 }
 
 const char *
@@ -569,116 +574,46 @@ server_error (MailmovePop3Connection *self, gint code, const char *command, cons
 /* --- connect ------------------------------------------------------------------------------------- */
 
 static void after_greeting (GTask *task, GPtrArray *responses);
-static void after_stls (GTask *task, GPtrArray *responses);
 static void after_capa (GTask *task, GPtrArray *responses);
 static void after_auth (GTask *task, GPtrArray *responses);
 static void after_final_capa (GTask *task, GPtrArray *responses);
 
-static gboolean
-accept_certificate_cb (GTlsConnection *conn, GTlsCertificate *peer, GTlsCertificateFlags errors, gpointer user_data)
+static MailmovePop3ConnectionError
+code_for_tls_error (const GError *error)
 {
-  MailmovePop3Connection *self = user_data;
-
-  /* Only remembered for the message: an unverified certificate is never accepted. */
-  self->seen_certificate = TRUE;
-  self->seen_errors = errors;
-  return FALSE;
+  if (error->domain != MAILMOVE_TLS_ERROR)
+    return MAILMOVE_POP3_CONNECTION_ERROR_PROTOCOL;
+  switch ((MailmoveTlsError) error->code)
+    {
+    case MAILMOVE_TLS_ERROR_UNREACHABLE:
+      return MAILMOVE_POP3_CONNECTION_ERROR_CONNECT;
+    case MAILMOVE_TLS_ERROR_TIMEOUT:
+      return MAILMOVE_POP3_CONNECTION_ERROR_TIMEOUT;
+    case MAILMOVE_TLS_ERROR_STARTTLS_MISSING:
+    case MAILMOVE_TLS_ERROR_UNTRUSTED:
+    case MAILMOVE_TLS_ERROR_NAME_MISMATCH:
+    case MAILMOVE_TLS_ERROR_PIN_MISMATCH:
+      return MAILMOVE_POP3_CONNECTION_ERROR_TLS;
+    case MAILMOVE_TLS_ERROR_PROTOCOL:
+    default:
+      return MAILMOVE_POP3_CONNECTION_ERROR_PROTOCOL;
+    }
 }
 
 static void
-handshake_done (GObject *source, GAsyncResult *res, gpointer user_data)
+tls_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   GTask *task = user_data;
   MailmovePop3Connection *self = g_task_get_source_object (task);
   GError *error = NULL;
 
-  if (self->timer != NULL)
-    {
-      g_source_destroy (self->timer);
-      g_clear_pointer (&self->timer, g_source_unref);
-    }
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), res, &error))
-    {
-      GError *e;
-
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          op_fail (task, error);
-          return;
-        }
-      if (self->seen_certificate && (self->seen_errors & ~G_TLS_CERTIFICATE_BAD_IDENTITY) == 0)
-        e = g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_TLS,
-                         _("The certificate of %s is not valid for “%s”."), self->peer, self->tls_name);
-      else if (self->seen_certificate)
-        e = g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_TLS,
-                         _("The certificate of %s is not trusted."), self->peer);
-      else
-        e = g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_CONNECT,
-                         _("The TLS handshake with %s failed: %s"), self->peer, error->message);
-      g_error_free (error);
-      op_fail (task, e);
-      return;
-    }
-  if (self->security == MAILMOVE_SECURITY_TLS)
-    {
-      GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
-
-      add_item (items, NULL, FALSE, MAILMOVE_POP3_EXPECT_SINGLE);
-      exchange_run (task, items, 1, after_greeting);
-    }
-  else
-    exchange_one (task, g_strdup ("CAPA"), FALSE, MAILMOVE_POP3_EXPECT_MULTI, after_capa);
-}
-
-static void
-start_tls (GTask *task)
-{
-  MailmovePop3Connection *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  GIOStream *tls;
-
-  /* Bytes sent before the handshake would be read as if they came over TLS. */
-  if (mailmove_pop3_parser_get_pending (self->parser) > 0)
-    {
-      op_fail (task, g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_PROTOCOL,
-                                  _("%s sent data it should not have sent before the TLS handshake."),
-                                  self->peer));
-      return;
-    }
-  tls = g_tls_client_connection_new (self->stream, self->identity, &error);
-  if (tls == NULL)
-    {
-      GError *e = g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_TLS,
-                               _("TLS is not available: %s"), error->message);
-
-      g_error_free (error);
-      op_fail (task, e);
-      return;
-    }
-  if (self->database != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), self->database);
-  g_signal_connect_object (tls, "accept-certificate", G_CALLBACK (accept_certificate_cb), self, 0);
-  g_clear_object (&self->stream);
-  self->stream = tls;
-  arm_timer (self);
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->op_cancellable,
-                                    handshake_done, task);
-}
-
-static void
-connect_done (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  GTask *task = user_data;
-  MailmovePop3Connection *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  GSocketConnection *connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
-
-  if (connection == NULL)
+  g_clear_pointer (&self->tls_info, mailmove_tls_info_unref);
+  self->stream = mailmove_tls_connect_finish (res, &self->tls_info, &error);
+  if (self->stream == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          GError *e = g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_CONNECT,
-                                   _("Cannot connect to %s: %s"), self->peer, error->message);
+          GError *e = g_error_new_literal (MAILMOVE_POP3_CONNECTION_ERROR, code_for_tls_error (error), error->message);
 
           g_error_free (error);
           error = e;
@@ -686,16 +621,15 @@ connect_done (GObject *source, GAsyncResult *res, gpointer user_data)
       op_fail (task, error);
       return;
     }
-  self->stream = G_IO_STREAM (connection);
-  if (self->security == MAILMOVE_SECURITY_TLS)
-    start_tls (task);
-  else
+  if (self->target.security == MAILMOVE_SECURITY_TLS)
     {
       GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
 
       add_item (items, NULL, FALSE, MAILMOVE_POP3_EXPECT_SINGLE);
       exchange_run (task, items, 1, after_greeting);
     }
+  else /* mailmove-tls read the greeting and did STLS */
+    exchange_one (task, g_strdup ("CAPA"), FALSE, MAILMOVE_POP3_EXPECT_MULTI, after_capa);
 }
 
 static void
@@ -712,25 +646,7 @@ after_greeting (GTask *task, GPtrArray *responses)
                                   _("%s refused the connection: %s"), self->peer, text));
       return;
     }
-  if (self->security == MAILMOVE_SECURITY_STARTTLS && !G_IS_TLS_CONNECTION (self->stream))
-    exchange_one (task, g_strdup ("STLS"), FALSE, MAILMOVE_POP3_EXPECT_SINGLE, after_stls);
-  else
-    exchange_one (task, g_strdup ("CAPA"), FALSE, MAILMOVE_POP3_EXPECT_MULTI, after_capa);
-}
-
-static void
-after_stls (GTask *task, GPtrArray *responses)
-{
-  MailmovePop3Connection *self = g_task_get_source_object (task);
-  const MailmovePop3Response *r = g_ptr_array_index (responses, 0);
-
-  if (r->status != MAILMOVE_POP3_STATUS_OK)
-    {
-      op_fail (task, g_error_new (MAILMOVE_POP3_CONNECTION_ERROR, MAILMOVE_POP3_CONNECTION_ERROR_TLS,
-                                  _("%s does not offer STLS (TLS on the plain-text port)."), self->peer));
-      return;
-    }
-  start_tls (task);
+  exchange_one (task, g_strdup ("CAPA"), FALSE, MAILMOVE_POP3_EXPECT_MULTI, after_capa);
 }
 
 static gboolean
@@ -864,11 +780,12 @@ mailmove_pop3_connection_connect_async (MailmovePop3Connection *self,
   self->credentials = mailmove_probe_credentials_new (credentials->user, credentials->password);
   if (*credentials->password != '\0')
     self->secrets[0] = g_strdup (credentials->password);
-  self->client = g_socket_client_new ();
-  g_socket_client_set_timeout (self->client, self->timeout);
-  /* No proxy: exactly the pinned address. */
-  g_socket_client_set_enable_proxy (self->client, FALSE);
-  g_socket_client_connect_async (self->client, self->connect_to, self->op_cancellable, connect_done, task);
+  {
+    MailmoveTlsTarget t = self->target;
+
+    t.timeout_seconds = self->timeout;
+    mailmove_tls_connect_async (&t, self->op_cancellable, tls_done, task);
+  }
 }
 
 gboolean

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* An asynchronous POP3 client connection for the transfer engine: connects like the probe (a pinned
+/* An asynchronous POP3 client connection for the transfer engine: connects through mailmove-tls (a pinned
  * address, TLS verified against a name, implicit TLS or STLS), reads CAPA, logs in with AUTH PLAIN or
  * USER/PASS (only ever inside TLS), then lists (UIDL, LIST) and retrieves (RETR, pipelined when the server
  * announces PIPELINING) through the pure parser.  Every read has a timeout.  It is read-only by
@@ -16,6 +16,7 @@
 
 #include "mailmove-probe.h"
 #include "mailmove-pop3-parser.h"
+#include "mailmove-tls.h"
 
 G_BEGIN_DECLS
 
@@ -43,6 +44,10 @@ G_DECLARE_FINAL_TYPE (MailmovePop3Connection, mailmove_pop3_connection, MAILMOVE
 /* @target->protocol must be POP3 and @target->security TLS or STARTTLS; @database (nullable) replaces
  * the system trust store.  Nothing happens until _connect_async(). */
 MailmovePop3Connection *mailmove_pop3_connection_new (const MailmoveProbeTarget *target, GTlsDatabase *database);
+/* The same with everything mailmove-tls takes (a certificate pin, needs_sni; its timeout is the read timeout). */
+MailmovePop3Connection *mailmove_pop3_connection_new_tls (const MailmoveTlsTarget *target);
+/* What TLS verified; NULL until connected. */
+MailmoveTlsInfo *mailmove_pop3_connection_get_tls_info (MailmovePop3Connection *self);
 
 /* 0 restores the default.  Takes effect at the next read. */
 void mailmove_pop3_connection_set_timeout (MailmovePop3Connection *self, guint seconds);

@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mailmove-probe.h"
+#include "mailmove-tls.h"
 
 G_DEFINE_QUARK (mailmove-probe-error-quark, mailmove_probe_error)
 
@@ -77,6 +78,7 @@ result_clear (MailmoveProbeResult *r)
   g_clear_pointer (&r->certificate_der, g_bytes_unref);
   g_strfreev (r->capabilities);
   g_clear_error (&r->error);
+  g_free (r->tls_version);
 }
 
 MailmoveProbeResult *
@@ -155,6 +157,11 @@ mailmove_probe_result_to_json (const MailmoveProbeResult *r)
   json_builder_add_boolean_value (b, r->chain_verified);
   json_builder_set_member_name (b, "name_verified");
   json_builder_add_boolean_value (b, r->name_verified);
+  json_builder_set_member_name (b, "tls_version");
+  if (r->tls_version != NULL)
+    json_builder_add_string_value (b, r->tls_version);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "certificate");
   if (r->certificate_seen)
     {
@@ -414,18 +421,7 @@ mailmove_probe_imap_quote (GString *out, const char *text)
 char *
 mailmove_probe_fingerprint (GBytes *der)
 {
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
-  guint8 digest[32];
-  gsize digest_len = sizeof digest;
-  GString *s = g_string_sized_new (96);
-  gsize len = 0;
-  const guint8 *data = g_bytes_get_data (der, &len);
-
-  g_checksum_update (sum, data, (gssize) len);
-  g_checksum_get_digest (sum, digest, &digest_len);
-  for (gsize i = 0; i < digest_len; i++)
-    g_string_append_printf (s, i == 0 ? "%02X" : ":%02X", digest[i]);
-  return g_string_free (s, FALSE);
+  return mailmove_tls_fingerprint (der);
 }
 
 GTlsDatabase *
@@ -446,14 +442,12 @@ typedef enum {
   /* IMAP */
   ST_IMAP_GREETING,
   ST_IMAP_CAPABILITY,
-  ST_IMAP_STARTTLS,
   ST_IMAP_AUTH,
   ST_IMAP_STATUS,
   /* POP3 */
   ST_POP3_GREETING,
   ST_POP3_CAPA,
   ST_POP3_CAPA_LIST,
-  ST_POP3_STLS,
   ST_POP3_AUTH,
   ST_POP3_USER,
   ST_POP3_PASS,
@@ -461,7 +455,6 @@ typedef enum {
   /* SMTP */
   ST_SMTP_GREETING,
   ST_SMTP_EHLO,
-  ST_SMTP_STARTTLS,
   ST_SMTP_AUTH,
 } State;
 
@@ -469,14 +462,10 @@ typedef struct {
   MailmoveProbeResult *result;
   MailmoveProbeCredentials *credentials; /* (nullable) (owned) wiped on free */
   GTlsDatabase *database;                /* (nullable) */
-  GSocketConnectable *connect_to;
-  GSocketConnectable *identity;
-  guint16 port;
-  GSocketClient *client;
-  GSocketConnection *connection;
-  GIOStream *stream;                     /* the connection, or the TLS connection over it */
-  GTlsCertificate *seen_certificate;     /* from accept-certificate, when verification failed */
-  GTlsCertificateFlags seen_errors;
+  MailmoveTlsTarget tls_target;          /* borrows @address, @host, @database and @result->tls_name */
+  char *address;
+  char *host;
+  GIOStream *stream;                     /* the TLS connection (mailmove-tls) */
   State state;
   guint tag_counter;
   char tag[8];
@@ -511,12 +500,9 @@ probe_free (Probe *p)
   mailmove_probe_credentials_free (p->credentials);
   g_clear_pointer (&p->result, mailmove_probe_result_unref);
   g_clear_object (&p->database);
-  g_clear_object (&p->connect_to);
-  g_clear_object (&p->identity);
-  g_clear_object (&p->client);
+  g_free (p->address);
+  g_free (p->host);
   g_clear_object (&p->stream);
-  g_clear_object (&p->connection);
-  g_clear_object (&p->seen_certificate);
   if (p->buffer != NULL)
     {
       if (p->buffer->len > 0)
@@ -809,158 +795,82 @@ read_line (GTask *task)
   handle_line (task, line);
 }
 
-/* --- TLS -------------------------------------------------------------------------------------------- */
-
-static gboolean
-accept_certificate_cb (GTlsConnection *conn, GTlsCertificate *peer, GTlsCertificateFlags errors,
-                       gpointer user_data)
-{
-  Probe *p = user_data;
-
-  /* Only record what was wrong, for the report: an unverified certificate is never accepted. */
-  g_set_object (&p->seen_certificate, peer);
-  p->seen_errors = errors;
-  return FALSE;
-}
+/* --- TLS (mailmove-tls) ------------------------------------------------------------------------------ */
 
 static void
-record_certificate (Probe *p, GTlsCertificate *cert)
+take_info (MailmoveProbeResult *r, const MailmoveTlsInfo *info)
 {
-  MailmoveProbeResult *r = p->result;
-  g_autoptr (GByteArray) der = NULL;
-  g_autoptr (GPtrArray) dns = NULL;
-  g_autoptr (GPtrArray) ips = NULL;
-  GPtrArray *names;
-
-  if (cert == NULL)
+  r->tls_established = info->established;
+  r->chain_verified = info->chain_verified;
+  r->name_verified = info->name_verified;
+  r->tls_errors = info->errors;
+  g_free (r->tls_version);
+  r->tls_version = g_strdup (info->tls_version);
+  if (!info->certificate_seen)
     return;
   r->certificate_seen = TRUE;
-  g_object_get (cert, "certificate", &der, NULL);
-  if (der != NULL)
-    {
-      r->certificate_der = g_bytes_new (der->data, der->len);
-      r->fingerprint_sha256 = mailmove_probe_fingerprint (r->certificate_der);
-    }
-  r->certificate_subject = g_tls_certificate_get_subject_name (cert);
-  r->certificate_issuer = g_tls_certificate_get_issuer_name (cert);
-
-  names = g_ptr_array_new ();
-  dns = g_tls_certificate_get_dns_names (cert);
-  for (guint i = 0; dns != NULL && i < dns->len; i++)
-    {
-      gsize n = 0;
-      const char *d = g_bytes_get_data (dns->pdata[i], &n);
-
-      g_ptr_array_add (names, mailmove_probe_sanitize_line (d, n, NULL));
-    }
-  g_ptr_array_add (names, NULL);
+  g_free (r->certificate_subject);
+  r->certificate_subject = g_strdup (info->subject);
+  g_free (r->certificate_issuer);
+  r->certificate_issuer = g_strdup (info->issuer);
   g_strfreev (r->certificate_dns_names);
-  r->certificate_dns_names = (char **) g_ptr_array_free (names, FALSE);
-
-  names = g_ptr_array_new ();
-  ips = g_tls_certificate_get_ip_addresses (cert);
-  for (guint i = 0; ips != NULL && i < ips->len; i++)
-    g_ptr_array_add (names, g_inet_address_to_string (ips->pdata[i]));
-  g_ptr_array_add (names, NULL);
+  r->certificate_dns_names = g_strdupv (info->dns_names);
   g_strfreev (r->certificate_ip_addresses);
-  r->certificate_ip_addresses = (char **) g_ptr_array_free (names, FALSE);
+  r->certificate_ip_addresses = g_strdupv (info->ip_addresses);
+  g_free (r->fingerprint_sha256);
+  r->fingerprint_sha256 = g_strdup (info->fingerprint_sha256);
+  g_clear_pointer (&r->certificate_der, g_bytes_unref);
+  r->certificate_der = info->certificate_der != NULL ? g_bytes_ref (info->certificate_der) : NULL;
+}
+
+static MailmoveProbeError
+code_for_tls_error (const GError *error)
+{
+  if (error->domain != MAILMOVE_TLS_ERROR)
+    return MAILMOVE_PROBE_ERROR_PROTOCOL;
+  switch ((MailmoveTlsError) error->code)
+    {
+    case MAILMOVE_TLS_ERROR_UNREACHABLE:
+    case MAILMOVE_TLS_ERROR_TIMEOUT:
+      return MAILMOVE_PROBE_ERROR_UNREACHABLE;
+    case MAILMOVE_TLS_ERROR_STARTTLS_MISSING:
+      return MAILMOVE_PROBE_ERROR_STARTTLS_MISSING;
+    case MAILMOVE_TLS_ERROR_UNTRUSTED:
+    case MAILMOVE_TLS_ERROR_PIN_MISMATCH:
+      return MAILMOVE_PROBE_ERROR_TLS_UNTRUSTED;
+    case MAILMOVE_TLS_ERROR_NAME_MISMATCH:
+      return MAILMOVE_PROBE_ERROR_TLS_NAME_MISMATCH;
+    case MAILMOVE_TLS_ERROR_PROTOCOL:
+    default:
+      return MAILMOVE_PROBE_ERROR_PROTOCOL;
+    }
 }
 
 static void after_tls (GTask *task);
 
-static char *
-join_or_none (char **names)
-{
-  return names != NULL && names[0] != NULL ? g_strjoinv (", ", names) : g_strdup (_("no names"));
-}
-
 static void
-handshake_done (GObject *source, GAsyncResult *res, gpointer user_data)
+tls_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   GTask *task = user_data;
   Probe *p = g_task_get_task_data (task);
-  MailmoveProbeResult *r = p->result;
   GError *error = NULL;
+  g_autoptr (MailmoveTlsInfo) info = NULL;
 
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), res, &error))
+  p->stream = mailmove_tls_connect_finish (res, &info, &error);
+  if (info != NULL)
+    take_info (p->result, info);
+  if (p->stream == NULL)
     {
-      if (p->seen_certificate != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          GTlsCertificateFlags other = p->seen_errors & ~G_TLS_CERTIFICATE_BAD_IDENTITY;
-          g_autofree char *names = NULL;
-
-          record_certificate (p, p->seen_certificate);
-          r->tls_errors = p->seen_errors;
-          r->name_verified = (p->seen_errors & G_TLS_CERTIFICATE_BAD_IDENTITY) == 0;
-          r->chain_verified = other == 0;
-          names = join_or_none (r->certificate_dns_names);
-          g_error_free (error);
-          if (other != 0)
-            fail (task, MAILMOVE_PROBE_ERROR_TLS_UNTRUSTED,
-                  _("The certificate of %s (%s) is not trusted: it is not signed by a known authority, "
-                    "or it has expired or been revoked."), r->peer, names);
-          else
-            fail (task, MAILMOVE_PROBE_ERROR_TLS_NAME_MISMATCH,
-                  _("The certificate of %s is not valid for “%s”; it is for: %s."), r->peer, r->tls_name,
-                  names);
-          return;
-        }
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        finish (task, error);
+      else
         {
-          finish (task, error);
-          return;
+          fail (task, code_for_tls_error (error), "%s", error->message);
+          g_error_free (error);
         }
-      fail (task, MAILMOVE_PROBE_ERROR_PROTOCOL, _("The TLS handshake with %s failed: %s"), r->peer,
-            error->message);
-      g_error_free (error);
       return;
     }
-  r->tls_established = TRUE;
-  r->chain_verified = TRUE;
-  r->name_verified = TRUE;
-  record_certificate (p, g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (source)));
   after_tls (task);
-}
-
-static void
-start_tls (GTask *task)
-{
-  Probe *p = g_task_get_task_data (task);
-  GError *error = NULL;
-  GIOStream *tls;
-
-  /* Anything the server sent before the handshake would be read as if it came over TLS. */
-  if (p->buffer->len > 0)
-    {
-      fail (task, MAILMOVE_PROBE_ERROR_PROTOCOL, _("%s sent data it should not have sent before the TLS "
-                                                   "handshake."), p->result->peer);
-      return;
-    }
-  tls = g_tls_client_connection_new (p->stream, p->identity, &error);
-  if (tls == NULL)
-    {
-      fail (task, MAILMOVE_PROBE_ERROR_PROTOCOL, _("TLS is not available: %s"), error->message);
-      g_error_free (error);
-      return;
-    }
-  if (p->database != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), p->database);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_certificate_cb), p);
-  g_clear_object (&p->stream);
-  p->stream = tls;
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, p->cancellable,
-                                    handshake_done, task);
-}
-
-static void
-fail_starttls_missing (GTask *task)
-{
-  Probe *p = g_task_get_task_data (task);
-
-  fail (task, MAILMOVE_PROBE_ERROR_STARTTLS_MISSING,
-        _("%s does not offer STARTTLS. mailmove never logs in without encryption: use the TLS port (%u) "
-          "instead."), p->result->peer,
-        (guint) mailmove_protocol_default_port (p->result->protocol, MAILMOVE_SECURITY_TLS));
 }
 
 /* --- protocol steps --------------------------------------------------------------------------------- */
@@ -1178,27 +1088,7 @@ imap_line (GTask *task, const char *line)
           fail_protocol (task);
           return;
         }
-      if (!G_IS_TLS_CONNECTION (p->stream))
-        {
-          if (!has_cap (p, "STARTTLS"))
-            {
-              fail_starttls_missing (task);
-              return;
-            }
-          p->state = ST_IMAP_STARTTLS;
-          send_imap (task, "STARTTLS", FALSE);
-          return;
-        }
       imap_login (task);
-      return;
-
-    case ST_IMAP_STARTTLS:
-      if (kind != MAILMOVE_PROBE_REPLY_OK)
-        {
-          fail_starttls_missing (task);
-          return;
-        }
-      start_tls (task);
       return;
 
     case ST_IMAP_AUTH:
@@ -1309,27 +1199,7 @@ pop3_line (GTask *task, const char *line)
           read_line (task);
           return;
         }
-      if (!G_IS_TLS_CONNECTION (p->stream))
-        {
-          if (!has_cap (p, "STLS"))
-            {
-              fail_starttls_missing (task);
-              return;
-            }
-          p->state = ST_POP3_STLS;
-          send_command (task, "STLS", FALSE);
-          return;
-        }
       pop3_login (task);
-      return;
-
-    case ST_POP3_STLS:
-      if (kind != MAILMOVE_PROBE_REPLY_OK)
-        {
-          fail_starttls_missing (task);
-          return;
-        }
-      start_tls (task);
       return;
 
     case ST_POP3_USER:
@@ -1435,17 +1305,6 @@ smtp_line (GTask *task, const char *line)
           fail_protocol (task);
           return;
         }
-      if (!G_IS_TLS_CONNECTION (p->stream))
-        {
-          if (!has_cap (p, "STARTTLS"))
-            {
-              fail_starttls_missing (task);
-              return;
-            }
-          p->state = ST_SMTP_STARTTLS;
-          send_command (task, "STARTTLS", FALSE);
-          return;
-        }
       if (p->credentials == NULL)
         {
           p->finish_after_write = TRUE;
@@ -1462,15 +1321,6 @@ smtp_line (GTask *task, const char *line)
         }
       p->state = ST_SMTP_AUTH;
       send_sasl_plain (task, "AUTH PLAIN ");
-      return;
-
-    case ST_SMTP_STARTTLS:
-      if (code != 220)
-        {
-          fail_starttls_missing (task);
-          return;
-        }
-      start_tls (task);
       return;
 
     case ST_SMTP_AUTH:
@@ -1569,48 +1419,6 @@ after_tls (GTask *task)
 }
 
 static void
-connect_done (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  GTask *task = user_data;
-  Probe *p = g_task_get_task_data (task);
-  GError *error = NULL;
-
-  p->connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
-  if (p->connection == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          finish (task, error);
-          return;
-        }
-      fail (task, MAILMOVE_PROBE_ERROR_UNREACHABLE, _("Cannot connect to %s: %s"), p->result->peer,
-            error->message);
-      g_error_free (error);
-      return;
-    }
-  p->stream = g_object_ref (G_IO_STREAM (p->connection));
-  if (p->result->security == MAILMOVE_SECURITY_TLS)
-    {
-      start_tls (task);
-      return;
-    }
-  switch (p->result->protocol)
-    {
-    case MAILMOVE_PROTOCOL_IMAP:
-      p->state = ST_IMAP_GREETING;
-      break;
-    case MAILMOVE_PROTOCOL_POP3:
-      p->state = ST_POP3_GREETING;
-      break;
-    case MAILMOVE_PROTOCOL_SMTP:
-    default:
-      p->state = ST_SMTP_GREETING;
-      break;
-    }
-  read_line (task);
-}
-
-static void
 forward_cancel (GCancellable *caller, gpointer user_data)
 {
   g_cancellable_cancel (G_CANCELLABLE (user_data));
@@ -1636,9 +1444,8 @@ mailmove_probe_run_async (const MailmoveProbeTarget *target,
 {
   GTask *task;
   Probe *p;
-  const char *name;
+  GError *error = NULL;
   g_autoptr (GInetAddress) ip = NULL;
-  g_autoptr (GInetAddress) name_ip = NULL;
 
   g_return_if_fail (target != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
@@ -1673,27 +1480,28 @@ mailmove_probe_run_async (const MailmoveProbeTarget *target,
   p->result = result_new ();
   p->result->protocol = target->protocol;
   p->result->security = target->security;
-  p->port = target->port != 0 ? target->port : mailmove_protocol_default_port (target->protocol, target->security);
-  name = target->tls_name != NULL && *target->tls_name != '\0' ? target->tls_name
-         : target->host != NULL && *target->host != '\0' ? target->host : target->address;
-  p->result->tls_name = g_strdup (name);
-  if (ip != NULL)
+  /* Connecting, STARTTLS and the verification are mailmove-tls's; the probe speaks the protocol after it. */
+  p->address = g_strdup (target->address);
+  p->host = g_strdup (target->host);
+  p->tls_target.protocol = target->protocol;
+  p->tls_target.security = target->security;
+  p->tls_target.host = p->host;
+  p->tls_target.address = p->address;
+  p->tls_target.port = target->port;
+  p->tls_target.tls_name = target->tls_name;
+  p->database = database != NULL ? g_object_ref (database) : NULL;
+  p->tls_target.database = p->database;
+  p->tls_target.timeout_seconds = PROBE_TIMEOUT_SECONDS;
+  p->result->tls_name = g_strdup (mailmove_tls_target_get_name (&p->tls_target));
+  p->result->peer = mailmove_tls_format_peer (ip != NULL ? target->address : target->host,
+                                              mailmove_tls_target_get_port (&p->tls_target));
+  p->tls_target.tls_name = p->result->tls_name;
+  if (!mailmove_tls_target_validate (&p->tls_target, &error))
     {
-      g_autofree char *s = g_inet_address_to_string (ip);
-
-      p->connect_to = G_SOCKET_CONNECTABLE (g_inet_socket_address_new (ip, p->port));
-      p->result->peer = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6
-                          ? g_strdup_printf ("[%s]:%u", s, p->port) : g_strdup_printf ("%s:%u", s, p->port);
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
     }
-  else
-    {
-      p->connect_to = g_network_address_new (target->host, p->port);
-      p->result->peer = g_strdup_printf ("%s:%u", target->host, p->port);
-    }
-  /* The identity drives SNI and the name check; an IP literal is checked against the IP SANs. */
-  name_ip = g_inet_address_new_from_string (name);
-  p->identity = name_ip != NULL ? G_SOCKET_CONNECTABLE (g_inet_socket_address_new (name_ip, p->port))
-                                : g_network_address_new (name, p->port);
   if (credentials != NULL)
     {
       p->credentials = mailmove_probe_credentials_new (credentials->user, credentials->password);
@@ -1708,7 +1516,6 @@ mailmove_probe_run_async (const MailmoveProbeTarget *target,
           g_free (b64);
         }
     }
-  p->database = database != NULL ? g_object_ref (database) : NULL;
   p->buffer = g_byte_array_new ();
   p->cancellable = g_cancellable_new ();
   if (cancellable != NULL)
@@ -1721,11 +1528,7 @@ mailmove_probe_run_async (const MailmoveProbeTarget *target,
   g_source_set_callback (p->deadline, deadline_cb, p, NULL);
   g_source_set_static_name (p->deadline, "[mailmove] probe deadline");
   g_source_attach (p->deadline, g_main_context_get_thread_default ());
-  p->client = g_socket_client_new ();
-  g_socket_client_set_timeout (p->client, PROBE_TIMEOUT_SECONDS);
-  /* No proxy: the probe must reach exactly the address it was given. */
-  g_socket_client_set_enable_proxy (p->client, FALSE);
-  g_socket_client_connect_async (p->client, p->connect_to, p->cancellable, connect_done, task);
+  mailmove_tls_connect_async (&p->tls_target, p->cancellable, tls_done, task);
 }
 
 MailmoveProbeResult *

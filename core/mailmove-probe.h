@@ -79,6 +79,7 @@ typedef struct {
   gboolean inbox_exists;
   gint64 inbox_messages;         /* -1 when unknown */
   GError *error;                 /* (nullable) why the probe failed (MAILMOVE_PROBE_ERROR) */
+  char *tls_version;             /* (nullable) "TLS 1.3", once established */
 } MailmoveProbeResult;
 
 #define MAILMOVE_TYPE_PROBE_RESULT (mailmove_probe_result_get_type ())
@@ -92,7 +93,7 @@ gboolean mailmove_probe_result_ok (const MailmoveProbeResult *result);
 gboolean mailmove_probe_result_has_capability (const MailmoveProbeResult *result, const char *capability);
 
 /* The result as a JSON object (keys: protocol, security, peer, tls_name, tls_established, chain_verified,
- * name_verified, certificate {subject, issuer, dns_names, ip_addresses, sha256}, capabilities,
+ * name_verified, tls_version, certificate {subject, issuer, dns_names, ip_addresses, sha256}, capabilities,
  * login_attempted, login_ok, inbox_checked, inbox_exists, inbox_messages, error {code, message}). */
 JsonNode *mailmove_probe_result_to_json (const MailmoveProbeResult *result);
 /* The error code's name ("tls-name-mismatch"…), for JSON and logs. */
@@ -145,7 +146,7 @@ char *mailmove_probe_sanitize_line (const char *data, gsize len, const char *con
 /* Appends @text as an IMAP quoted string ("a\"b" for a"b); the caller has refused CR and LF.  Size @out
  * beforehand when @text is a secret, so that no reallocation leaves a copy behind. */
 void mailmove_probe_imap_quote (GString *out, const char *text);
-/* "AB:CD:…" SHA-256 of @der. */
+/* "AB:CD:…" SHA-256 of @der (mailmove_tls_fingerprint()). */
 char *mailmove_probe_fingerprint (GBytes *der);
 
 G_END_DECLS

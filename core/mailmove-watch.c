@@ -8,25 +8,16 @@
 
 #include "mailmove-watch.h"
 #include "mailmove-imap-connection.h"
-#include "mailmove-imap-parser.h"
 #include "mailmove-pop3-connection.h"
 
-#define READ_CHUNK 16384
 #define DEFAULT_TIMEOUT 60
 #define MAX_BACKOFF 300
 
 typedef enum {
   S_OFF,
   S_CONNECTING,
-  S_GREETING,
-  S_STARTTLS,
-  S_HANDSHAKE,
-  S_LOGIN,
-  S_CAPABILITY,
   S_EXAMINE,
-  S_IDLE_START,   /* IDLE sent, waiting for "+" */
-  S_IDLING,
-  S_IDLE_DONE,    /* DONE sent, waiting for the tagged OK */
+  S_IDLE,
   S_STATUS,
   S_POLL_WAIT,
   S_BACKOFF,
@@ -43,8 +34,6 @@ struct _MailmoveInboxWatch
   char *user;
   char *password;
   GTlsDatabase *database;
-  GSocketConnectable *connect_to;
-  GSocketConnectable *identity;
   char *peer;
   guint poll_interval;
   guint idle_interval;
@@ -60,18 +49,9 @@ struct _MailmoveInboxWatch
   guint generation;
   State state;
   GCancellable *cancellable;
-  GSocketClient *client;
-  GIOStream *stream;
-  MailmoveImapParser *parser;
-  guint32 tag_counter;
-  char *tag;
   GSource *timer;
-  GSource *read_timer;
-  gboolean tls_switch;
+  MailmoveImapConnection *imap;
   MailmovePop3Connection *pop;
-  GQueue *writes;          /* WriteBuf: waiting for the write in flight */
-  gboolean writing;
-  char **capabilities;
 
   /* What was seen, across sessions. */
   gboolean have_base;
@@ -118,11 +98,7 @@ mailmove_inbox_watch_finalize (GObject *object)
   g_free (self->tls_name);
   g_free (self->peer);
   g_clear_object (&self->database);
-  g_clear_object (&self->connect_to);
-  g_clear_object (&self->identity);
-  g_strfreev (self->capabilities);
   g_hash_table_unref (self->seen_uidls);
-  g_queue_free (self->writes);
   G_OBJECT_CLASS (mailmove_inbox_watch_parent_class)->finalize (object);
 }
 
@@ -146,7 +122,6 @@ mailmove_inbox_watch_init (MailmoveInboxWatch *self)
   self->idle_interval = MAILMOVE_INBOX_WATCH_MAX_IDLE_SECONDS;
   self->timeout = DEFAULT_TIMEOUT;
   self->seen_uidls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->writes = g_queue_new ();
 }
 
 MailmoveInboxWatch *
@@ -154,9 +129,6 @@ mailmove_inbox_watch_new (const MailmoveTransferEndpoint *legacy, GTlsDatabase *
 {
   MailmoveInboxWatch *self;
   g_autoptr (GInetAddress) ip = NULL;
-  g_autoptr (GInetAddress) name_ip = NULL;
-  const char *name;
-  guint16 port;
 
   g_return_val_if_fail (database == NULL || G_IS_TLS_DATABASE (database), NULL);
   if (legacy == NULL
@@ -182,26 +154,15 @@ mailmove_inbox_watch_new (const MailmoveTransferEndpoint *legacy, GTlsDatabase *
   self->user = g_strdup (legacy->user);
   self->password = g_strdup (legacy->password);
   self->database = database != NULL ? g_object_ref (database) : NULL;
-  port = self->target.port != 0 ? self->target.port
-                                : mailmove_protocol_default_port (self->target.protocol, self->target.security);
-  name = self->tls_name != NULL && *self->tls_name != '\0' ? self->tls_name
-         : self->host != NULL && *self->host != '\0' ? self->host : self->address;
-  if (ip != NULL)
-    {
-      g_autofree char *s = g_inet_address_to_string (ip);
+  {
+    MailmoveTlsTarget t = { 0 };
 
-      self->connect_to = G_SOCKET_CONNECTABLE (g_inet_socket_address_new (ip, port));
-      self->peer = g_inet_address_get_family (ip) == G_SOCKET_FAMILY_IPV6 ? g_strdup_printf ("[%s]:%u", s, port)
-                                                                          : g_strdup_printf ("%s:%u", s, port);
-    }
-  else
-    {
-      self->connect_to = g_network_address_new (self->host, port);
-      self->peer = g_strdup_printf ("%s:%u", self->host, port);
-    }
-  name_ip = g_inet_address_new_from_string (name);
-  self->identity = name_ip != NULL ? G_SOCKET_CONNECTABLE (g_inet_socket_address_new (name_ip, port))
-                                   : g_network_address_new (name, port);
+    t.protocol = self->target.protocol;
+    t.security = self->target.security;
+    t.port = self->target.port;
+    self->peer = mailmove_tls_format_peer (self->address != NULL ? self->address : self->host,
+                                           mailmove_tls_target_get_port (&t));
+  }
   return self;
 }
 
@@ -252,7 +213,8 @@ mailmove_inbox_watch_is_watching (MailmoveInboxWatch *self)
 {
   g_return_val_if_fail (MAILMOVE_IS_INBOX_WATCH (self), FALSE);
   return self->running && self->have_base && self->mode != MAILMOVE_INBOX_WATCH_MODE_NONE
-         && (self->mode != MAILMOVE_INBOX_WATCH_MODE_IDLE || self->state == S_IDLING);
+         && (self->mode != MAILMOVE_INBOX_WATCH_MODE_IDLE
+             || (self->imap != NULL && mailmove_imap_connection_is_idling (self->imap)));
 }
 
 guint
@@ -321,42 +283,20 @@ clear_source (GSource **source)
     }
 }
 
-typedef struct {
-  char *buf;
-  gsize len;
-} WriteBuf;
-
-static void
-write_buf_free (WriteBuf *w)
-{
-  /* LOGIN carried the password. */
-  memset (w->buf, 0, w->len);
-  g_free (w->buf);
-  g_free (w);
-}
-
 static void
 session_end (MailmoveInboxWatch *self)
 {
   self->generation++;
   clear_source (&self->timer);
-  clear_source (&self->read_timer);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  if (self->stream != NULL)
-    g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-  g_clear_object (&self->stream);
-  g_clear_object (&self->client);
-  g_clear_pointer (&self->parser, mailmove_imap_parser_free);
-  g_clear_pointer (&self->tag, g_free);
-  /* Not yet written (a write in flight owns its own buffer until its callback). */
-  g_queue_clear_full (self->writes, (GDestroyNotify) write_buf_free);
-  self->writing = FALSE;
+  if (self->imap != NULL)
+    mailmove_imap_connection_disconnect (self->imap);
+  g_clear_object (&self->imap);
   if (self->pop != NULL)
     mailmove_pop3_connection_close (self->pop);
   g_clear_object (&self->pop);
-  self->tls_switch = FALSE;
   self->state = S_OFF;
 }
 
@@ -491,151 +431,10 @@ pop_poll (MailmoveInboxWatch *self)
   mailmove_pop3_connection_connect_async (self->pop, creds, self->cancellable, pop_connected, ctx_new (self));
 }
 
-/* --- IMAP: IDLE or STATUS on one connection ------------------------------------------------------- */
+/* --- IMAP: IDLE or STATUS on one MailmoveImapConnection ----------------------------------------- */
 
-static GError *
-imap_error (MailmoveImapConnectionError code, const char *format, ...) G_GNUC_PRINTF (2, 3);
-
-static GError *
-imap_error (MailmoveImapConnectionError code, const char *format, ...)
-{
-  va_list ap;
-  GError *e;
-
-  va_start (ap, format);
-  e = g_error_new_valist (MAILMOVE_IMAP_CONNECTION_ERROR, code, format, ap);
-  va_end (ap);
-  return e;
-}
-
-static gboolean
-read_timeout_cb (gpointer user_data)
-{
-  MailmoveInboxWatch *self = user_data;
-
-  g_clear_pointer (&self->read_timer, g_source_unref);
-  session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_TIMEOUT, _("%s did not answer within %u seconds."),
-                                  self->peer, self->timeout));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-arm_read_timeout (MailmoveInboxWatch *self)
-{
-  clear_source (&self->read_timer);
-  self->read_timer = g_timeout_source_new_seconds (self->timeout);
-  g_source_set_callback (self->read_timer, read_timeout_cb, self, NULL);
-  g_source_set_static_name (self->read_timer, "[mailmove] inbox watch read timeout");
-  g_source_attach (self->read_timer, g_main_context_get_thread_default ());
-}
-
-static void write_next (MailmoveInboxWatch *self);
-
-typedef struct {
-  Ctx *ctx;
-  WriteBuf *buf;   /* owned here while the stream writes it */
-} WriteOp;
-
-static void
-write_done (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  WriteOp *op = user_data;
-  MailmoveInboxWatch *self;
-  gboolean current = ctx_take (op->ctx, &self);
-  GError *error = NULL;
-  gboolean ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), res, NULL, &error);
-
-  write_buf_free (op->buf);
-  g_free (op);
-  if (current)
-    {
-      self->writing = FALSE;
-      if (!ok)
-        session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_CLOSED, _("The connection to %s was lost: %s"),
-                                        self->peer, error->message));
-      else
-        write_next (self);
-    }
-  g_clear_error (&error);
-  g_object_unref (self);
-}
-
-/* One write at a time on the stream: DONE and the next IDLE can both be due before the first write's
- * callback has run. */
-static void
-write_next (MailmoveInboxWatch *self)
-{
-  WriteOp *op;
-
-  if (self->writing || g_queue_is_empty (self->writes))
-    return;
-  op = g_new0 (WriteOp, 1);
-  op->ctx = ctx_new (self);
-  op->buf = g_queue_pop_head (self->writes);
-  self->writing = TRUE;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), op->buf->buf, op->buf->len,
-                                   G_PRIORITY_DEFAULT, self->cancellable, write_done, op);
-}
-
-/* Queues "<tag> @command\r\n", or @command alone when @tagged is FALSE (DONE); @command is wiped. */
-static void
-send_line (MailmoveInboxWatch *self, GString *command, gboolean tagged)
-{
-  GString *out = g_string_sized_new (command->len + 16);
-  WriteBuf *w = g_new0 (WriteBuf, 1);
-
-  if (tagged)
-    {
-      g_free (self->tag);
-      self->tag = g_strdup_printf ("w%u", ++self->tag_counter);
-      g_string_append_printf (out, "%s ", self->tag);
-    }
-  g_string_append_len (out, command->str, command->len);
-  g_string_append (out, "\r\n");
-  memset (command->str, 0, command->len);
-  w->len = out->len;
-  w->buf = g_string_free (out, FALSE);
-  g_queue_push_tail (self->writes, w);
-  write_next (self);
-  arm_read_timeout (self);
-}
-
-static void read_more (MailmoveInboxWatch *self);
-static void start_tls (MailmoveInboxWatch *self);
-
-static void
-send_simple (MailmoveInboxWatch *self, const char *command, State next)
-{
-  g_autoptr (GString) s = g_string_new (command);
-
-  self->state = next;
-  send_line (self, s, TRUE);
-}
-
-static void
-send_login (MailmoveInboxWatch *self)
-{
-  g_autoptr (GString) s = g_string_sized_new (strlen (self->user) + 2 * strlen (self->password) + 16);
-
-  g_string_append (s, "LOGIN ");
-  mailmove_probe_imap_quote (s, self->user);
-  g_string_append_c (s, ' ');
-  mailmove_probe_imap_quote (s, self->password);
-  self->state = S_LOGIN;
-  send_line (self, s, TRUE);
-}
-
-static gboolean
-idle_renew (gpointer user_data)
-{
-  MailmoveInboxWatch *self = user_data;
-  g_autoptr (GString) s = g_string_new ("DONE");
-
-  g_clear_pointer (&self->timer, g_source_unref);
-  self->state = S_IDLE_DONE;
-  send_line (self, s, FALSE);
-  return G_SOURCE_REMOVE;
-}
+static void imap_idle_next (MailmoveInboxWatch *self);
+static void imap_status_poll (MailmoveInboxWatch *self);
 
 static gboolean
 poll_due (gpointer user_data)
@@ -650,7 +449,7 @@ poll_due (gpointer user_data)
       pop_poll (self);
     }
   else
-    send_simple (self, "STATUS INBOX (MESSAGES UIDNEXT)", S_STATUS);
+    imap_status_poll (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -667,35 +466,19 @@ take_uidnext (MailmoveInboxWatch *self)
   self->have_base = TRUE;
 }
 
+/* EXAMINE's and STATUS's untagged data: the message count and UIDNEXT. */
 static void
-handle_untagged (MailmoveInboxWatch *self, MailmoveImapResponse *r)
+imap_untagged (MailmoveImapResponse *r, gpointer user_data)
 {
-  MailmoveImapDataKind kind = mailmove_imap_response_get_data_kind (r);
+  MailmoveInboxWatch *self = user_data;
   guint32 n = 0;
   guint64 code_number = 0;
 
-  switch (kind)
+  switch (mailmove_imap_response_get_data_kind (r))
     {
-    case MAILMOVE_IMAP_DATA_CAPABILITY:
-      g_strfreev (self->capabilities);
-      self->capabilities = g_strdupv ((char **) mailmove_imap_response_get_capabilities (r));
-      break;
     case MAILMOVE_IMAP_DATA_EXISTS:
-      if (!mailmove_imap_response_get_number (r, &n))
-        break;
-      if (self->state == S_IDLING || self->state == S_IDLE_START || self->state == S_IDLE_DONE)
-        {
-          if (n > self->session_exists)
-            {
-              arrived (self, n - self->session_exists);
-              self->base_uidnext += n - self->session_exists;
-            }
-        }
-      self->session_exists = n;
-      break;
-    case MAILMOVE_IMAP_DATA_EXPUNGE:
-      if (self->session_exists > 0)
-        self->session_exists--;
+      if (mailmove_imap_response_get_number (r, &n))
+        self->session_exists = n;
       break;
     case MAILMOVE_IMAP_DATA_STATUS:
       {
@@ -709,203 +492,87 @@ handle_untagged (MailmoveInboxWatch *self, MailmoveImapResponse *r)
       if (mailmove_imap_response_get_code (r) == MAILMOVE_IMAP_CODE_UIDNEXT
           && mailmove_imap_response_get_code_number (r, &code_number) && code_number <= G_MAXUINT32)
         self->session_uidnext = (guint32) code_number;
-      if (mailmove_imap_response_get_code (r) == MAILMOVE_IMAP_CODE_CAPABILITY)
-        {
-          g_strfreev (self->capabilities);
-          self->capabilities = g_strdupv ((char **) mailmove_imap_response_get_capabilities (r));
-        }
       break;
     default:
       break;
     }
 }
 
-static gboolean
-has_capability (MailmoveInboxWatch *self, const char *name)
+/* Sends "EXAMINE INBOX" or "STATUS INBOX (MESSAGES UIDNEXT)": the legacy side is only ever read. */
+static void
+imap_send (MailmoveInboxWatch *self, const char *verb, GAsyncReadyCallback done)
 {
-  for (char **c = self->capabilities; c != NULL && *c != NULL; c++)
-    if (g_ascii_strcasecmp (*c, name) == 0)
-      return TRUE;
-  return FALSE;
+  g_autofree char *tag = mailmove_imap_connection_next_tag (self->imap);
+  g_autoptr (MailmoveImapCommand) cmd = mailmove_imap_command_new (tag, verb, MAILMOVE_IMAP_LITERAL_SYNC);
+
+  mailmove_imap_command_add_mailbox (cmd, "INBOX", NULL);
+  if (g_str_equal (verb, "STATUS"))
+    {
+      mailmove_imap_command_begin_list (cmd);
+      mailmove_imap_command_add_atom (cmd, "MESSAGES");
+      mailmove_imap_command_add_atom (cmd, "UIDNEXT");
+      mailmove_imap_command_end_list (cmd);
+    }
+  mailmove_imap_command_end (cmd);
+  mailmove_imap_connection_command_async (self->imap, cmd, imap_untagged, self, self->cancellable, done,
+                                          ctx_new (self));
 }
 
-/* Handles one response; FALSE when the session ended. */
+/* The end of a command of the current session: TRUE when it succeeded, else the session failed (or is gone). */
 static gboolean
-handle_response (MailmoveInboxWatch *self, MailmoveImapResponse *r)
+imap_command_ok (MailmoveInboxWatch *self, gboolean current, GObject *source, GAsyncResult *res, const char *what)
 {
-  MailmoveImapResponseKind kind = mailmove_imap_response_get_kind (r);
-  MailmoveImapCondition cond = mailmove_imap_response_get_condition (r);
+  GError *error = NULL;
+  g_autoptr (MailmoveImapResponse) r = mailmove_imap_connection_command_finish (MAILMOVE_IMAP_CONNECTION (source),
+                                                                                res, &error);
 
-  if (kind == MAILMOVE_IMAP_RESPONSE_UNTAGGED && cond == MAILMOVE_IMAP_CONDITION_BYE)
+  if (!current)
     {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_CLOSED, _("%s closed the connection: %s"),
-                                      self->peer, mailmove_imap_response_get_text (r)));
+      g_clear_error (&error);
       return FALSE;
     }
-  if (self->state == S_GREETING)
+  if (r != NULL && !mailmove_imap_connection_check (r, what, &error))
+    g_clear_pointer (&r, mailmove_imap_response_unref);
+  if (r == NULL)
     {
-      if (kind != MAILMOVE_IMAP_RESPONSE_UNTAGGED
-          || (cond != MAILMOVE_IMAP_CONDITION_OK && cond != MAILMOVE_IMAP_CONDITION_PREAUTH))
-        {
-          session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,
-                                          _("%s did not greet as an IMAP server."), self->peer));
-          return FALSE;
-        }
-      if (!G_IS_TLS_CONNECTION (self->stream))
-        send_simple (self, "STARTTLS", S_STARTTLS);
-      else
-        send_login (self);
-      return TRUE;
-    }
-  if (kind == MAILMOVE_IMAP_RESPONSE_CONTINUATION)
-    {
-      if (self->state != S_IDLE_START)
-        {
-          session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,
-                                          _("%s asked for data that was not announced."), self->peer));
-          return FALSE;
-        }
-      self->state = S_IDLING;
-      clear_source (&self->read_timer);
-      schedule (self, self->idle_interval * 1000, idle_renew);
-      return TRUE;
-    }
-  if (kind == MAILMOVE_IMAP_RESPONSE_UNTAGGED)
-    {
-      handle_untagged (self, r);
-      return TRUE;
-    }
-  /* Tagged: the end of the command in flight. */
-  if (self->tag == NULL || g_strcmp0 (mailmove_imap_response_get_tag (r), self->tag) != 0)
-    {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,
-                                      _("%s answered a command that was not sent."), self->peer));
-      return FALSE;
-    }
-  clear_source (&self->read_timer);
-  if (cond != MAILMOVE_IMAP_CONDITION_OK)
-    {
-      gboolean auth = self->state == S_LOGIN;
-
-      session_fail (self, imap_error (auth ? MAILMOVE_IMAP_CONNECTION_ERROR_AUTH_FAILED
-                                           : MAILMOVE_IMAP_CONNECTION_ERROR_REFUSED,
-                                      auth ? _("%s refused the user name or password: %s")
-                                           : _("%s refused a command: %s"),
-                                      self->peer, mailmove_imap_response_get_text (r)));
-      return FALSE;
-    }
-  switch (self->state)
-    {
-    case S_STARTTLS:
-      self->tls_switch = TRUE;
-      return FALSE; /* no more reads on the plain stream */
-    case S_LOGIN:
-      send_simple (self, "CAPABILITY", S_CAPABILITY);
-      break;
-    case S_CAPABILITY:
-      self->n_connects++;
-      self->failures = 0;
-      self->session_uidnext = 0;
-      self->session_exists = 0;
-      if (has_capability (self, "IDLE") && !self->force_poll)
-        send_simple (self, "EXAMINE INBOX", S_EXAMINE);
-      else
-        {
-          self->mode = MAILMOVE_INBOX_WATCH_MODE_POLL_STATUS;
-          send_simple (self, "STATUS INBOX (MESSAGES UIDNEXT)", S_STATUS);
-        }
-      break;
-    case S_EXAMINE:
-      self->mode = MAILMOVE_INBOX_WATCH_MODE_IDLE;
-      take_uidnext (self);
-      send_simple (self, "IDLE", S_IDLE_START);
-      break;
-    case S_IDLE_DONE:
-      send_simple (self, "IDLE", S_IDLE_START);
-      break;
-    case S_STATUS:
-      take_uidnext (self);
-      self->state = S_POLL_WAIT;
-      schedule (self, mailmove_inbox_watch_jitter_ms (self->poll_interval, g_random_double ()), poll_due);
-      break;
-    default:
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,
-                                      _("%s answered a command that was not sent."), self->peer));
+      session_fail (self, error);
       return FALSE;
     }
   return TRUE;
 }
 
 static void
-read_done (GObject *source, GAsyncResult *res, gpointer user_data)
+imap_status_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   MailmoveInboxWatch *self;
   gboolean current = ctx_take (user_data, &self);
-  GError *error = NULL;
-  g_autoptr (GBytes) bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), res, &error);
 
-  if (!current)
+  if (imap_command_ok (self, current, source, res, "STATUS"))
     {
-      g_clear_error (&error);
-      g_object_unref (self);
-      return;
+      take_uidnext (self);
+      self->state = S_POLL_WAIT;
+      schedule (self, mailmove_inbox_watch_jitter_ms (self->poll_interval, g_random_double ()), poll_due);
     }
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_CLOSED, _("The connection to %s was lost: %s"),
-                                      self->peer, error != NULL ? error->message : _("end of stream")));
-      g_clear_error (&error);
-      g_object_unref (self);
-      return;
-    }
-  mailmove_imap_parser_feed (self->parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  for (;;)
-    {
-      g_autoptr (MailmoveImapResponse) r = mailmove_imap_parser_next_response (self->parser, &error);
-      guint generation = self->generation;
-
-      if (error != NULL)
-        {
-          session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,
-                                          _("%s sent a reply that is not IMAP: %s"), self->peer, error->message));
-          g_clear_error (&error);
-          g_object_unref (self);
-          return;
-        }
-      if (r == NULL)
-        break;
-      if (!handle_response (self, r))
-        {
-          if (self->tls_switch && generation == self->generation)
-            start_tls (self);
-          g_object_unref (self);
-          return;
-        }
-    }
-  read_more (self);
   g_object_unref (self);
 }
 
 static void
-read_more (MailmoveInboxWatch *self)
+imap_status_poll (MailmoveInboxWatch *self)
 {
-  g_input_stream_read_bytes_async (g_io_stream_get_input_stream (self->stream), READ_CHUNK, G_PRIORITY_DEFAULT,
-                                   self->cancellable, read_done, ctx_new (self));
-}
-
-static gboolean
-accept_certificate_cb (GTlsConnection *conn, GTlsCertificate *peer, GTlsCertificateFlags errors, gpointer user_data)
-{
-  return FALSE; /* never accept what did not verify */
+  self->mode = MAILMOVE_INBOX_WATCH_MODE_POLL_STATUS;
+  self->state = S_STATUS;
+  self->session_uidnext = 0;
+  imap_send (self, "STATUS", imap_status_done);
 }
 
 static void
-handshake_done (GObject *source, GAsyncResult *res, gpointer user_data)
+imap_idle_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   MailmoveInboxWatch *self;
   gboolean current = ctx_take (user_data, &self);
   GError *error = NULL;
-  gboolean ok = g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), res, &error);
+  MailmoveImapIdleResult idle = { 0 };
+  gboolean ok = mailmove_imap_connection_idle_finish (MAILMOVE_IMAP_CONNECTION (source), res, &idle, &error);
 
   if (!current)
     {
@@ -913,55 +580,52 @@ handshake_done (GObject *source, GAsyncResult *res, gpointer user_data)
       g_object_unref (self);
       return;
     }
-  clear_source (&self->read_timer);
   if (!ok)
     {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_TLS,
-                                      _("The certificate of %s could not be verified: %s"), self->peer,
-                                      error->message));
-      g_error_free (error);
+      session_fail (self, error);
       g_object_unref (self);
       return;
     }
-  if (self->state == S_HANDSHAKE && self->target.security == MAILMOVE_SECURITY_TLS)
-    self->state = S_GREETING;
+  if (idle.exists_seen)
+    {
+      /* EXPUNGEs come before the EXISTS that counts after them: arrivals are what is above the rest. */
+      guint32 left = self->session_exists > idle.n_expunged ? self->session_exists - idle.n_expunged : 0;
+
+      if (idle.exists > left)
+        {
+          arrived (self, idle.exists - left);
+          self->base_uidnext += idle.exists - left;
+        }
+      self->session_exists = idle.exists;
+    }
   else
-    send_login (self);
-  read_more (self);
+    self->session_exists = self->session_exists > idle.n_expunged ? self->session_exists - idle.n_expunged : 0;
+  imap_idle_next (self);
   g_object_unref (self);
 }
 
+/* One IDLE of at most idle_interval (RFC 2177: servers may drop it after 30 minutes), then the next. */
 static void
-start_tls (MailmoveInboxWatch *self)
+imap_idle_next (MailmoveInboxWatch *self)
 {
-  GError *error = NULL;
-  GIOStream *tls;
+  self->state = S_IDLE;
+  mailmove_imap_connection_idle_async (self->imap, self->idle_interval, self->cancellable, imap_idle_done,
+                                       ctx_new (self));
+}
 
-  self->tls_switch = FALSE;
-  if (mailmove_imap_parser_get_pending (self->parser) > 0)
+static void
+imap_examine_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  MailmoveInboxWatch *self;
+  gboolean current = ctx_take (user_data, &self);
+
+  if (imap_command_ok (self, current, source, res, "EXAMINE"))
     {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_PROTOCOL,
-                                      _("%s sent data it should not have sent before the TLS handshake."),
-                                      self->peer));
-      return;
+      self->mode = MAILMOVE_INBOX_WATCH_MODE_IDLE;
+      take_uidnext (self);
+      imap_idle_next (self);
     }
-  tls = g_tls_client_connection_new (self->stream, self->identity, &error);
-  if (tls == NULL)
-    {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_TLS, _("TLS is not available: %s"),
-                                      error->message));
-      g_error_free (error);
-      return;
-    }
-  if (self->database != NULL)
-    g_tls_connection_set_database (G_TLS_CONNECTION (tls), self->database);
-  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_certificate_cb), NULL);
-  g_clear_object (&self->stream);
-  self->stream = tls;
-  self->state = S_HANDSHAKE;
-  arm_read_timeout (self);
-  g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, self->cancellable, handshake_done,
-                                    ctx_new (self));
+  g_object_unref (self);
 }
 
 static void
@@ -970,35 +634,38 @@ imap_connected (GObject *source, GAsyncResult *res, gpointer user_data)
   MailmoveInboxWatch *self;
   gboolean current = ctx_take (user_data, &self);
   GError *error = NULL;
-  GSocketConnection *connection = g_socket_client_connect_finish (G_SOCKET_CLIENT (source), res, &error);
+  MailmoveImapConnection *imap = mailmove_imap_connection_connect_finish (res, &error);
 
   if (!current)
     {
-      g_clear_object (&connection);
+      if (imap != NULL)
+        {
+          mailmove_imap_connection_disconnect (imap);
+          g_object_unref (imap);
+        }
       g_clear_error (&error);
       g_object_unref (self);
       return;
     }
-  if (connection == NULL)
+  if (imap == NULL)
     {
-      session_fail (self, imap_error (MAILMOVE_IMAP_CONNECTION_ERROR_UNREACHABLE, _("Cannot connect to %s: %s"),
-                                      self->peer, error->message));
-      g_error_free (error);
+      session_fail (self, error);
       g_object_unref (self);
       return;
     }
-  /* An IDLE connection is silent for minutes: let the kernel notice a dead peer. */
-  g_socket_set_keepalive (g_socket_connection_get_socket (connection), TRUE);
-  self->stream = G_IO_STREAM (connection);
-  self->parser = mailmove_imap_parser_new ();
-  if (self->target.security == MAILMOVE_SECURITY_TLS)
-    start_tls (self);
-  else
+  self->imap = imap;
+  self->n_connects++;
+  self->failures = 0;
+  self->session_uidnext = 0;
+  self->session_exists = 0;
+  if (!self->force_poll && mailmove_imap_connection_has_capability (imap, "IDLE"))
     {
-      self->state = S_GREETING;
-      arm_read_timeout (self);
-      read_more (self);
+      /* EXAMINE, never SELECT: nothing on the old server changes, not even \Recent. */
+      self->state = S_EXAMINE;
+      imap_send (self, "EXAMINE", imap_examine_done);
     }
+  else
+    imap_status_poll (self);
   g_object_unref (self);
 }
 
@@ -1013,10 +680,8 @@ session_begin (MailmoveInboxWatch *self)
       return;
     }
   self->state = S_CONNECTING;
-  self->client = g_socket_client_new ();
-  g_socket_client_set_timeout (self->client, self->timeout);
-  g_socket_client_set_enable_proxy (self->client, FALSE);
-  g_socket_client_connect_async (self->client, self->connect_to, self->cancellable, imap_connected, ctx_new (self));
+  mailmove_imap_connection_connect_async (&self->target, self->database, self->user, self->password, self->timeout,
+                                          self->cancellable, imap_connected, ctx_new (self));
 }
 
 void

@@ -2,7 +2,7 @@
 /* MailmoveInboxWatch: watches the legacy Inbox for arrivals during propagation, so the plugins' controller
  * can start a merge pass within seconds.  IMAP: IDLE where the server offers it (re-issued every
  * ≤ 29 minutes, RFC 2177), else STATUS INBOX (MESSAGES UIDNEXT) polled with jitter, on one long-lived
- * connection.  POP3: UIDL polled with jitter, one short session per poll (a POP3 session locks the mailbox
+ * MailmoveImapConnection (connected through mailmove-tls).  POP3: UIDL polled with jitter, one short session per poll (a POP3 session locks the mailbox
  * and does not see new mail).  Connection failures are retried with back-off (1 s doubling to the poll
  * interval, at most 5 minutes).  The legacy side is only read: EXAMINE, never SELECT; no STORE, no DELE. */
 #pragma once

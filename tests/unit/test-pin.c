@@ -126,6 +126,48 @@ test_pin_invalid_request (void **state)
     }
 }
 
+static void
+test_pin_to_tls_target (void **state)
+{
+  static char fp[] = "BA:78:16:BF:8F:01:CF:EA:41:41:40:DE:5D:AE:22:23:B0:03:61:A3:96:17:7A:9C:B4:10:FF:61:F2:00:15:AD";
+  MailmovePin pin = { MAILMOVE_PIN_CERTIFICATE, MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, 993,
+                      (char *) "127.0.30.1", (char *) "mail.example.jp", (char *) "127.0.30.1", fp, NULL, TRUE };
+  MailmoveTlsTarget t;
+
+  /* (3): the address, the name and the certificate's SHA-256, all checked. */
+  mailmove_pin_to_tls_target (&pin, NULL, &t);
+  assert_null (t.host);
+  assert_string_equal (t.address, "127.0.30.1");
+  assert_string_equal (t.tls_name, "mail.example.jp");
+  assert_string_equal (t.fingerprint_sha256, fp);
+  assert_true (t.needs_sni);
+  assert_int_equal (t.port, 993);
+  assert_true (mailmove_tls_target_validate (&t, NULL));
+
+  /* (1): by the server-specific name; a renewed certificate must still do. */
+  pin.kind = MAILMOVE_PIN_HOST_NAME;
+  pin.host = (char *) "sv1.old-host.jp";
+  pin.tls_name = (char *) "sv1.old-host.jp";
+  pin.needs_sni = FALSE;
+  mailmove_pin_to_tls_target (&pin, NULL, &t);
+  assert_string_equal (t.host, "sv1.old-host.jp");
+  assert_null (t.address);
+  assert_null (t.fingerprint_sha256);
+  assert_true (mailmove_tls_target_validate (&t, NULL));
+
+  /* (2): the address verified as an IP SAN: never "needs SNI" (none is sent for an address). */
+  pin.kind = MAILMOVE_PIN_IP_SAN;
+  pin.host = (char *) "127.0.30.4";
+  pin.address = (char *) "127.0.30.4";
+  pin.tls_name = (char *) "127.0.30.4";
+  pin.needs_sni = TRUE;
+  mailmove_pin_to_tls_target (&pin, NULL, &t);
+  assert_string_equal (t.address, "127.0.30.4");
+  assert_false (t.needs_sni);
+  assert_null (t.fingerprint_sha256);
+  assert_true (mailmove_tls_target_validate (&t, NULL));
+}
+
 int
 main (void)
 {
@@ -136,6 +178,7 @@ main (void)
     cmocka_unit_test (test_pin_never_unverified),
     cmocka_unit_test (test_pin_error_lists_reasons),
     cmocka_unit_test (test_pin_invalid_request),
+    cmocka_unit_test (test_pin_to_tls_target),
   };
 
   return cmocka_run_group_tests_name ("pin", tests, NULL, NULL);
