@@ -22,14 +22,20 @@
 /* The heartbeat's period: a stall is the time between two ticks beyond it. */
 #define HEARTBEAT_MS 1
 
+/* Gaps beyond this many µs are traced (MAILMOVE_BENCH_TRACE=1): when they happened, for finding their cause. */
+#define TRACE_GAP_US 3000
+
 typedef struct {
   GMainLoop *loop;
   MailmoveTransferResult *result;
   GError *error;
+  gint64 start;
   gint64 last_tick;
   gint64 max_gap;          /* µs between two heartbeat ticks, the period included */
   guint64 ticks;
   guint progress_calls;
+  gint64 last_progress;    /* µs after start */
+  GString *trace;          /* (nullable) "gap_ms@at_ms(+since_progress_ms)" for each long gap */
 } Pass;
 
 static gboolean
@@ -40,6 +46,10 @@ heartbeat (gpointer user_data)
 
   if (pass->last_tick != 0 && now - pass->last_tick > pass->max_gap)
     pass->max_gap = now - pass->last_tick;
+  if (pass->trace != NULL && pass->last_tick != 0 && now - pass->last_tick > TRACE_GAP_US)
+    g_string_append_printf (pass->trace, " %.1f@%.0f(+%.0f)", (now - pass->last_tick) / 1000.0,
+                            (pass->last_tick - pass->start) / 1000.0,
+                            (pass->last_tick - pass->start - pass->last_progress) / 1000.0);
   pass->last_tick = now;
   pass->ticks++;
   return G_SOURCE_CONTINUE;
@@ -57,6 +67,7 @@ on_progress (const char *folder, guint done, guint total, gpointer user_data)
   Pass *pass = user_data;
 
   pass->progress_calls++;
+  pass->last_progress = g_get_monotonic_time () - pass->start;
 }
 
 static void
@@ -225,8 +236,11 @@ main (int argc, char **argv)
 
       pass.loop = g_main_loop_new (NULL, FALSE);
       mailmove_transfer_set_progress_func (transfer, on_progress, &pass, NULL);
+      if (g_getenv ("MAILMOVE_BENCH_TRACE") != NULL)
+        pass.trace = g_string_new (NULL);
       source = g_timeout_add (HEARTBEAT_MS, heartbeat, &pass);
       start = g_get_monotonic_time ();
+      pass.start = start;
       mailmove_transfer_run_async (transfer, NULL, on_done, &pass);
       g_main_loop_run (pass.loop);
       end = g_get_monotonic_time ();
@@ -249,6 +263,12 @@ main (int argc, char **argv)
               pass.max_gap > HEARTBEAT_MS * 1000 ? (double) (pass.max_gap - HEARTBEAT_MS * 1000) / 1000.0 : 0.0,
               pass.ticks, pass.progress_calls);
       fflush (stdout);
+      if (pass.trace != NULL)
+        {
+          /* gap ms @ when (ms after the start) (+ ms since the last progress report) */
+          fprintf (stderr, "bench-transfer: pass %d: gaps over %d ms:%s\n", p, TRACE_GAP_US / 1000, pass.trace->str);
+          g_string_free (pass.trace, TRUE);
+        }
       if (!mailmove_transfer_result_is_complete (pass.result))
         status = 1;
       /* What kept a folder from completing, and the first few altered messages, for whoever reads the run. */

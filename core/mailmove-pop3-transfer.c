@@ -670,11 +670,12 @@ pass_finish (GTask *task)
   if (p->imap != NULL)
     mailmove_imap_connection_close_async (p->imap, NULL, close_done, NULL);
   g_clear_object (&p->imap);
-  r->complete = r->error == NULL && !r->dry_run && accounted == r->old_messages;
+  /* A dry run counts what it would copy in ->copied: it is complete (mailmove verify) when that is nothing. */
+  r->complete = r->error == NULL && (r->dry_run ? r->copied == 0 : TRUE) && accounted == r->old_messages;
   if (r->error != NULL)
     r->verdict = g_strdup_printf (_("The merge of the old POP3 mailbox stopped after %u of %u messages: %s"),
                                   accounted, r->old_messages, r->error->message);
-  else if (r->dry_run)
+  else if (r->dry_run && r->copied > 0)
     r->verdict = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u message of the old POP3 mailbox would be copied.",
                                                "%u messages of the old POP3 mailbox would be copied.", r->copied),
                                   r->copied);

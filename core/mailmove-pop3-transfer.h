@@ -52,7 +52,8 @@ typedef struct {
   guint skipped_duplicate;   /* already in the new Inbox (same identity and body) */
   guint verified;            /* appended and found with the same size in the new Inbox */
   GPtrArray *altered;        /* (element-type utf8) Message-IDs (or identities) stored with another size */
-  gboolean complete;         /* every POP3 message is accounted for in the new Inbox */
+  gboolean complete;         /* every POP3 message is accounted for in the new Inbox (a dry run: none is
+                              * left to copy) */
   gboolean unchanged;        /* nothing new: one UIDL listing decided it */
   gboolean dry_run;
   guint reconnects;          /* restarts after a lost connection */

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "mailmove-transfer"
+/* SCHED_BATCH */
+#define _GNU_SOURCE
 
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -136,6 +139,19 @@ mailmove_transfer_folder_join (const char *const *components, char delimiter, co
       g_string_append (s, components[i]);
     }
   return g_string_free (s, FALSE);
+}
+
+char *
+mailmove_transfer_text_digest (const guint8 *text, gsize len)
+{
+  g_autoptr (GByteArray) whole = g_byte_array_sized_new ((guint) MIN (len + 2, G_MAXUINT));
+
+  g_return_val_if_fail (text != NULL || len == 0, NULL);
+  /* An empty header block in front: the body digest reads its body from there on. */
+  g_byte_array_append (whole, (const guint8 *) "\r\n", 2);
+  if (len > 0)
+    g_byte_array_append (whole, text, (guint) len);
+  return mailmove_message_body_digest (whole->data, whole->len);
 }
 
 /* ==== the result ============================================================================== */
@@ -541,6 +557,22 @@ is_connection_error (const GError *e)
   return e != NULL && e->domain == MAILMOVE_IMAP_CONNECTION_ERROR
          && (e->code == MAILMOVE_IMAP_CONNECTION_ERROR_CLOSED || e->code == MAILMOVE_IMAP_CONNECTION_ERROR_TIMEOUT
              || e->code == MAILMOVE_IMAP_CONNECTION_ERROR_UNREACHABLE);
+}
+
+/* [OVERQUOTA] (RFC 5530), or a plain NO that says "quota" (servers without response codes). */
+static gboolean
+is_over_quota (const GError *e)
+{
+  g_autofree char *lower = NULL;
+
+  if (e == NULL || e->domain != MAILMOVE_IMAP_CONNECTION_ERROR)
+    return FALSE;
+  if (e->code == MAILMOVE_IMAP_CONNECTION_ERROR_OVERQUOTA)
+    return TRUE;
+  if (e->code != MAILMOVE_IMAP_CONNECTION_ERROR_REFUSED)
+    return FALSE;
+  lower = g_ascii_strdown (e->message, -1);
+  return strstr (lower, "quota") != NULL;
 }
 
 static void
@@ -1606,39 +1638,105 @@ copy_batch (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, con
   return TRUE;
 }
 
-/* Checks the copies of this pass on the new server, all at once: the size the new server reports must be the
- * size sent; a difference (Dovecot rewrites CR CR LF, for one) is reported by Message-ID, never hidden. */
-static gboolean
-verify_appended (Pass *p, GArray *old_entries, GArray *appended, MailmoveTransferFolderResult *fr, GError **error)
+/* The copies of one batch read back from the new server while the old one sends the next batch's bodies:
+ * the size the new server reports must be the size sent, and the body digest of the stored copy (line
+ * endings normalised, the digest the identity and dedup use) the digest of what was sent.  A difference
+ * (Dovecot rewrites CR CR LF and bare CRs, for one) is reported by Message-ID, never hidden; the journal
+ * already holds the old UID as done, so the altered copy is never copied again. */
+typedef struct {
+  Fetching *fetching;
+  guint from;   /* the batch's range in the folder's Appended array */
+  guint to;
+} VerifyBatch;
+
+static void
+verify_batch_free (VerifyBatch *v)
+{
+  if (v == NULL)
+    return;
+  fetching_free (v->fetching);
+  g_free (v);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (VerifyBatch, verify_batch_free)
+
+static VerifyBatch *
+verify_start (Pass *p, GArray *appended, guint from)
 {
   g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
-  g_autoptr (GHashTable) sizes = g_hash_table_new (NULL, NULL);
+  VerifyBatch *v;
 
-  for (guint i = 0; i < appended->len; i++)
+  for (guint i = from; i < appended->len; i++)
     g_array_append_val (uids, g_array_index (appended, Appended, i).new_uid);
   if (uids->len == 0)
-    return TRUE;
-  if (!fetch_uids (p, &p->new_side, (guint32 *) uids->data, uids->len, "(UID RFC822.SIZE)", got, error))
-    return FALSE;
-  for (guint i = 0; i < got->len; i++)
-    {
-      const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (got->pdata[i]);
+    return NULL;
+  v = g_new0 (VerifyBatch, 1);
+  v->from = from;
+  v->to = appended->len;
+  /* The body digest covers the body only: TEXT spares the header bytes (RFC822.SIZE covers the whole). */
+  v->fetching = fetch_start (p, &p->new_side, (guint32 *) uids->data, uids->len,
+                             "(UID RFC822.SIZE BODY.PEEK[TEXT])");
+  return v;
+}
 
-      if (f != NULL && f->uid != 0 && (f->present & MAILMOVE_IMAP_FETCH_RFC822_SIZE))
-        g_hash_table_insert (sizes, GUINT_TO_POINTER (f->uid), GSIZE_TO_POINTER ((gsize) f->rfc822_size + 1));
+typedef struct {
+  guint64 size;
+  char *digest;
+} Stored;
+
+static void
+stored_free (Stored *s)
+{
+  g_free (s->digest);
+  g_free (s);
+}
+
+static gboolean
+verify_finish (Pass *p, VerifyBatch *v, GArray *old_entries, GArray *appended, MailmoveTransferFolderResult *fr,
+               GError **error)
+{
+  g_autoptr (GHashTable) stored = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) stored_free);
+
+  if (v == NULL)
+    return TRUE;
+  if (!fetch_wait (p, v->fetching, error))
+    return FALSE;
+  for (guint i = 0; i < v->fetching->got->len; i++)
+    {
+      const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (v->fetching->got->pdata[i]);
+      const MailmoveImapBodySection *text;
+      Stored *st;
+      gsize len = 0;
+      const guint8 *d = NULL;
+
+      if (f == NULL || f->uid == 0 || !(f->present & MAILMOVE_IMAP_FETCH_RFC822_SIZE)
+          || (text = mailmove_imap_fetch_find_section (f, FALSE, "TEXT")) == NULL)
+        continue;
+      if (text->data != NULL)
+        d = g_bytes_get_data (text->data, &len);
+      st = g_new0 (Stored, 1);
+      st->size = f->rfc822_size;
+      st->digest = mailmove_transfer_text_digest (d, len);
+      g_hash_table_replace (stored, GUINT_TO_POINTER (f->uid), st);
     }
-  for (guint i = 0; i < appended->len; i++)
+  /* The bodies are digested: free them now, not when the folder ends. */
+  g_ptr_array_set_size (v->fetching->got, 0);
+  for (guint i = v->from; i < v->to && i < appended->len; i++)
     {
       Appended *a = &g_array_index (appended, Appended, i);
-      gsize got_size = GPOINTER_TO_SIZE (g_hash_table_lookup (sizes, GUINT_TO_POINTER (a->new_uid)));
+      Stored *st = g_hash_table_lookup (stored, GUINT_TO_POINTER (a->new_uid));
       Entry *e = find_entry (old_entries, a->old_uid);
 
-      if (got_size == 0 || e == NULL)
+      if (st == NULL || e == NULL)
         continue;
       fr->verified++;
-      if (got_size - 1 != a->sent_size)
-        g_ptr_array_add (fr->altered, display_id (e));
+      if (st->size != a->sent_size || g_strcmp0 (st->digest, e->body_digest) != 0)
+        {
+          g_debug ("altered by the new server: UID %u → %u (size %" G_GUINT64_FORMAT " → %" G_GUINT64_FORMAT
+                   "%s)", a->old_uid, a->new_uid, a->sent_size, st->size,
+                   g_strcmp0 (st->digest, e->body_digest) != 0 ? ", body digest differs" : "");
+          g_ptr_array_add (fr->altered, display_id (e));
+        }
     }
   return TRUE;
 }
@@ -1701,6 +1799,169 @@ new_has_folder (Pass *p, const char *utf8_name)
 
 static gboolean connect_new (Pass *p, GError **error);
 
+/* In-doubt intents (a `begin` without `done`: the pass was killed between them) are settled on the new
+ * server before anything is appended again: `UID SEARCH HEADER Message-ID "<…>"` for each, pipelined, then
+ * the hits' bodies fetched once, and a hit counts only with the same identity and the body digest the
+ * `begin` recorded.  Settled intents get their `done` now; the others stay in doubt and go through the
+ * planner as before (identity in the new folder's listing plus body digest), which is also the method for
+ * messages without a Message-ID (their "digest:" identity cannot be searched for).  Non-ASCII Message-IDs
+ * are left to the planner too (SEARCH would need a charset). */
+typedef struct {
+  guint32 uid;
+  const char *identity;      /* owned by the Entry */
+  const char *body_digest;   /* owned by the journal */
+  GPtrArray *got;            /* the SEARCH's untagged responses */
+  GAsyncResult *res;
+} InDoubt;
+
+static void
+in_doubt_clear (InDoubt *d)
+{
+  g_clear_pointer (&d->got, g_ptr_array_unref);
+  g_clear_object (&d->res);
+}
+
+static gboolean
+settle_in_doubt (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, guint *out_settled,
+                 GError **error)
+{
+  g_autoptr (GArray) doubts = g_array_new (FALSE, TRUE, sizeof (InDoubt));
+  g_autoptr (GHashTable) hits = g_hash_table_new (NULL, NULL);
+  g_autoptr (GArray) hit_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GArray) hit_entries = entries_new ();
+  g_autoptr (GArray) done = g_array_new (FALSE, TRUE, sizeof (MailmoveMergeJournalRecord));
+  GError *first = NULL;
+
+  *out_settled = 0;
+  g_array_set_clear_func (doubts, (GDestroyNotify) in_doubt_clear);
+  for (guint i = 0; i < old_entries->len; i++)
+    {
+      Entry *e = &g_array_index (old_entries, Entry, i);
+      const char *j_identity = NULL, *j_digest = NULL;
+      InDoubt d = { 0 };
+
+      if (mailmove_merge_journal_lookup (p->journal, m->old_utf8, uidvalidity, e->uid, &j_identity, &j_digest, NULL)
+            != MAILMOVE_MERGE_JOURNAL_IN_DOUBT
+          || g_strcmp0 (j_identity, e->identity) != 0 || j_digest == NULL || !g_str_has_prefix (e->identity, "mid:"))
+        continue;
+      if (!g_str_is_ascii (e->identity + 4) || strpbrk (e->identity + 4, "\"\\\r\n") != NULL)
+        continue;
+      d.uid = e->uid;
+      d.identity = e->identity;
+      d.body_digest = j_digest;
+      g_array_append_val (doubts, d);
+    }
+  if (doubts->len == 0)
+    return TRUE;
+  for (guint i = 0; i < doubts->len; i++)
+    {
+      InDoubt *d = &g_array_index (doubts, InDoubt, i);
+      g_autofree char *tag = next_tag (&p->new_side);
+      MailmoveImapCommand *cmd = mailmove_imap_command_new (tag, "UID SEARCH", MAILMOVE_IMAP_LITERAL_SYNC);
+
+      mailmove_imap_command_add_atom (cmd, "HEADER");
+      mailmove_imap_command_add_atom (cmd, "Message-ID");
+      if (!mailmove_imap_command_add_string (cmd, d->identity + 4, -1, &first))
+        {
+          mailmove_imap_command_unref (cmd);
+          break;
+        }
+      mailmove_imap_command_end (cmd);
+      d->got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
+      mailmove_imap_connection_command_async (p->new_side.conn, cmd, collect_untagged, d->got, p->cancellable,
+                                              store_result, &d->res);
+      mailmove_imap_command_unref (cmd);
+    }
+  /* Every reply is waited for, even after a failure: the callbacks write into @doubts. */
+  for (guint i = 0; i < doubts->len; i++)
+    {
+      InDoubt *d = &g_array_index (doubts, InDoubt, i);
+      GError *e = NULL;
+      MailmoveImapResponse *r;
+
+      if (d->got == NULL)
+        continue;
+      r = mailmove_imap_connection_command_finish (p->new_side.conn, wait_result (p, &d->res), &e);
+      if (r != NULL && !mailmove_imap_connection_check (r, "UID SEARCH", &e))
+        g_clear_pointer (&r, mailmove_imap_response_unref);
+      if (r == NULL)
+        {
+          if (first == NULL)
+            first = e;
+          else
+            g_error_free (e);
+          continue;
+        }
+      mailmove_imap_response_unref (r);
+      for (guint k = 0; k < d->got->len; k++)
+        {
+          const GArray *found = mailmove_imap_response_get_search (d->got->pdata[k], NULL);
+
+          for (guint h = 0; found != NULL && h < found->len; h++)
+            {
+              guint32 uid = g_array_index (found, guint32, h);
+
+              if (uid != 0 && g_hash_table_add (hits, GUINT_TO_POINTER (uid)))
+                g_array_append_val (hit_uids, uid);
+            }
+        }
+    }
+  if (first != NULL)
+    {
+      g_propagate_error (error, first);
+      return FALSE;
+    }
+  if (hit_uids->len > 0)
+    {
+      g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
+
+      if (!fetch_uids (p, &p->new_side, (guint32 *) hit_uids->data, hit_uids->len, "(UID BODY.PEEK[])", got, error))
+        return FALSE;
+      for (guint i = 0; i < got->len; i++)
+        {
+          const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (got->pdata[i]);
+          g_autoptr (GBytes) body = NULL;
+          Entry h = { 0 };
+          gsize len;
+          const guint8 *d;
+
+          if (f == NULL || f->uid == 0 || (body = body_of (f)) == NULL)
+            continue;
+          d = g_bytes_get_data (body, &len);
+          h.uid = f->uid;
+          h.identity = mailmove_message_identity_compute (d, len, NULL);
+          h.body_digest = mailmove_message_body_digest (d, len);
+          g_array_append_val (hit_entries, h);
+        }
+    }
+  for (guint i = 0; i < doubts->len; i++)
+    {
+      InDoubt *d = &g_array_index (doubts, InDoubt, i);
+
+      for (guint k = 0; k < hit_entries->len; k++)
+        {
+          Entry *h = &g_array_index (hit_entries, Entry, k);
+
+          if (g_strcmp0 (h->identity, d->identity) == 0 && g_strcmp0 (h->body_digest, d->body_digest) == 0)
+            {
+              MailmoveMergeJournalRecord rec = { MAILMOVE_MERGE_JOURNAL_DONE_RECORD, m->old_utf8, uidvalidity,
+                                                 d->uid, d->identity, NULL, h->uid };
+
+              g_array_append_val (done, rec);
+              break;
+            }
+        }
+    }
+  g_debug ("folder %s: %u in-doubt copies checked by Message-ID, %u found on the new server", m->old_utf8,
+           doubts->len, done->len);
+  if (done->len > 0 && !p->self->options.dry_run
+      && !mailmove_merge_journal_write (p->journal, (MailmoveMergeJournalRecord *) done->data, done->len, error))
+    return FALSE;
+  *out_settled = done->len;
+  return TRUE;
+}
+
+
 /* One folder, start to end.  Connection errors propagate (the caller reconnects and calls again); anything
  * else ends up in @fr->error. */
 static gboolean
@@ -1716,7 +1977,7 @@ do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **err
   g_autoptr (MailmoveMergePlan) plan = NULL;
   g_autoptr (GArray) to_copy = g_array_new (FALSE, FALSE, sizeof (guint32));
   GError *local = NULL;
-  guint already = 0, dup = 0, copied_before;
+  guint already = 0, dup = 0, copied_before, settled = 0;
 
   /* A retry after a reconnect keeps what earlier attempts copied and verified in this pass. */
   copied_before = fr->copied;
@@ -1787,6 +2048,10 @@ do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **err
       {
         if (!select_folder (p, &p->new_side, m->new_utf8, FALSE, &new_validity, &new_next, &local))
           goto fail;
+        if (!settle_in_doubt (p, m, uidvalidity, old_entries, &settled, &local))
+          goto fail;
+        if (settled > 0)
+          g_debug ("folder %s: %u interrupted copies were already on the new server", m->old_utf8, settled);
         if (!list_folder (p, &p->new_side, 0, FALSE, new_entries, &local))
           goto fail;
       }
@@ -1881,6 +2146,8 @@ do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **err
     g_autoptr (GArray) appended = g_array_new (FALSE, TRUE, sizeof (Appended));
     guint batch = p->self->options.batch_size;
 
+    g_autoptr (VerifyBatch) verifying = NULL;
+
     if (to_copy->len > 0)
       next = batch_fetch_start (p, old_entries, (guint32 *) to_copy->data, MIN ((gsize) batch, to_copy->len));
     for (guint off = 0; off < to_copy->len; off += batch)
@@ -1888,6 +2155,7 @@ do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **err
         gsize n = MIN ((gsize) batch, to_copy->len - off);
         g_autoptr (BatchFetch) current = g_steal_pointer (&next);
         g_autoptr (GHashTable) bodies = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
+        guint appended_before = appended->len;
 
         if (g_cancellable_set_error_if_cancelled (p->cancellable, &local))
           goto fail;
@@ -1899,10 +2167,36 @@ do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **err
                                     MIN ((gsize) batch, to_copy->len - off - n));
         if (!copy_batch (p, m, uidvalidity, old_entries, &g_array_index (to_copy, guint32, off), n, bodies,
                          appended, fr, &local))
-          goto fail;
+          {
+            /* Refused (over quota): what did go in is still read back and checked before the folder stops. */
+            if (!is_connection_error (local) && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+              {
+                g_autoptr (VerifyBatch) last = NULL;
+                GError *verr = NULL;
+
+                if (verify_finish (p, verifying, old_entries, appended, fr, &verr))
+                  {
+                    last = verify_start (p, appended, appended_before);
+                    verify_finish (p, last, old_entries, appended, fr, &verr);
+                  }
+                g_clear_error (&verr);
+              }
+            goto fail;
+          }
+        g_clear_pointer (&bodies, g_hash_table_unref);
+        /* The batch before is read back now that this one is stored; this one is read back during the next. */
+        if (!verify_finish (p, verifying, old_entries, appended, fr, &local))
+          {
+            /* A refused read-back leaves those copies unverified (the verdict counts them), no more. */
+            if (is_connection_error (local))
+              goto fail;
+            g_clear_error (&local);
+          }
+        g_clear_pointer (&verifying, verify_batch_free);
+        verifying = verify_start (p, appended, appended_before);
         report_progress (p, m->old_utf8, off + n, to_copy->len);
       }
-    if (!verify_appended (p, old_entries, appended, fr, &local))
+    if (!verify_finish (p, verifying, old_entries, appended, fr, &local))
       {
         if (is_connection_error (local))
           goto fail;
@@ -1923,7 +2217,18 @@ fail:
       g_propagate_error (error, local);
       return FALSE;
     }
-  fr->error = local;
+  if (is_over_quota (local))
+    {
+      /* The batch that did not fit was refused as a whole (or stays in doubt for the next pass): the folder
+       * stops here and resumes from the journal once there is room. */
+      fr->error = g_error_new (MAILMOVE_TRANSFER_ERROR, MAILMOVE_TRANSFER_ERROR_OVER_QUOTA,
+                               _("The new server has no room left for “%s” (over quota): the folder stopped "
+                                 "and nothing was lost. Make room or raise the quota, then run the merge "
+                                 "again. (%s)"), m->new_utf8, local->message);
+      g_error_free (local);
+    }
+  else
+    fr->error = local;
   set_verdict (fr, p->self->options.dry_run, 0);
   return TRUE;
 }
@@ -2234,6 +2539,14 @@ pass_thread (gpointer data)
    * UI) goes first.  A thread of its own, so no pooled thread keeps the lower priority. */
   if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), PASS_NICE) != 0)
     g_debug ("setpriority: %s", g_strerror (errno));
+  /* A batch job for the scheduler too: it never preempts a waking thread (the caller's main loop) and takes
+   * its share in longer slices.  Allowed without privileges; the nice value above still weighs it. */
+  {
+    struct sched_param sp = { 0 };
+
+    if (sched_setscheduler (0, SCHED_BATCH, &sp) != 0)
+      g_debug ("sched_setscheduler: %s", g_strerror (errno));
+  }
   run_pass (task, g_task_get_task_data (task));
   g_object_unref (task);
   return NULL;

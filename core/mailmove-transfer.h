@@ -32,6 +32,9 @@ typedef enum {
   MAILMOVE_TRANSFER_ERROR_JOURNAL,    /* the journal or sync state could not be opened or written (incl. BUSY:
                                        * another merge of this account pair is running) */
   MAILMOVE_TRANSFER_ERROR_PROTOCOL,   /* a server kept answering what cannot be read */
+  MAILMOVE_TRANSFER_ERROR_OVER_QUOTA, /* (in a folder result) the new server refused an APPEND for lack of
+                                       * room ([OVERQUOTA] / NO): the folder stopped, nothing lost; the next
+                                       * pass resumes it */
 } MailmoveTransferError;
 
 /* One side: where to connect and who to log in as.  Everything is copied by mailmove_transfer_new(). */
@@ -160,5 +163,9 @@ char **mailmove_transfer_folder_split (const char *utf8_name, char delimiter, co
  * MAILMOVE_TRANSFER_ERROR_INVALID when a component contains the new delimiter (it cannot be represented). */
 char *mailmove_transfer_folder_join (const char *const *components, char delimiter, const char *prefix,
                                      GError **error);
+
+/* mailmove_message_body_digest() of a whole message, computed from its body alone (a FETCH of BODY[TEXT]:
+ * the read-back verification spares the header bytes).  (transfer full) */
+char *mailmove_transfer_text_digest (const guint8 *text, gsize len);
 
 G_END_DECLS

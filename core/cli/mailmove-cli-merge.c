@@ -12,7 +12,9 @@
 #include "mailmove-cli.h"
 
 /* `mailmove merge` and `mailmove verify`: one pass of the transfer engine for one account of a plan (verify
- * is a dry run: nothing is created, appended or journaled, only the per-folder verdicts are printed).
+ * is a dry run: nothing is created, appended or journaled, only the per-folder verdicts are printed).  A POP3
+ * legacy account (the plan's old server has POP3 and no IMAP, or --protocol pop3) goes through the POP3
+ * transfer into the new Inbox, with the same options, output and exit codes.
  * Exit codes: 0 complete and verified, 1 incomplete or failed, 2 usage or bad input. */
 
 #define BAR_WIDTH 30
@@ -20,6 +22,7 @@
 typedef struct {
   GMainLoop *loop;
   MailmoveTransferResult *result;
+  MailmovePop3TransferResult *pop3_result;
   GError *error;
   gboolean tty;          /* progress as a bar redrawn in place (stderr is a terminal) */
   gboolean quiet;        /* --json: no progress lines */
@@ -78,6 +81,102 @@ merge_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_main_loop_quit (run->loop);
 }
 
+/* ---- a POP3 legacy account: MailmovePop3Transfer into the new Inbox ---- */
+
+/* The POP3 mailbox, as the progress and the result name it. */
+#define POP3_FOLDER "INBOX"
+
+static void
+pop3_progress (guint done, guint total, gpointer user_data)
+{
+  merge_progress (POP3_FOLDER, done, total, user_data);
+}
+
+static void
+pop3_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  MergeRun *run = user_data;
+
+  run->pop3_result = mailmove_pop3_transfer_run_finish (MAILMOVE_POP3_TRANSFER (source), res, &run->error);
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+pop3_is_complete (const MailmovePop3TransferResult *r)
+{
+  return r->complete && r->error == NULL;
+}
+
+/* The same shape as mailmove_transfer_result_to_json(), with one folder (the POP3 mailbox → the new Inbox)
+ * and "protocol": "pop3", so that one reader handles both. */
+static JsonNode *
+pop3_result_to_json (const MailmovePop3TransferResult *r)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "protocol");
+  json_builder_add_string_value (b, "pop3");
+  json_builder_set_member_name (b, "dry_run");
+  json_builder_add_boolean_value (b, r->dry_run);
+  json_builder_set_member_name (b, "complete");
+  json_builder_add_boolean_value (b, pop3_is_complete (r));
+  json_builder_set_member_name (b, "copied");
+  json_builder_add_int_value (b, r->copied);
+  json_builder_set_member_name (b, "reconnects");
+  json_builder_add_int_value (b, r->reconnects);
+  json_builder_set_member_name (b, "folders");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "old_name");
+  json_builder_add_string_value (b, POP3_FOLDER);
+  json_builder_set_member_name (b, "new_name");
+  json_builder_add_string_value (b, "INBOX");
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, "inbox");
+  json_builder_set_member_name (b, "created");
+  json_builder_add_boolean_value (b, FALSE);
+  json_builder_set_member_name (b, "old_messages");
+  json_builder_add_int_value (b, r->old_messages);
+  json_builder_set_member_name (b, "copied");
+  json_builder_add_int_value (b, r->copied);
+  json_builder_set_member_name (b, "skipped_duplicate");
+  json_builder_add_int_value (b, r->skipped_duplicate);
+  json_builder_set_member_name (b, "already_copied");
+  json_builder_add_int_value (b, r->already_copied);
+  json_builder_set_member_name (b, "verified");
+  json_builder_add_int_value (b, r->verified);
+  json_builder_set_member_name (b, "altered");
+  json_builder_begin_array (b);
+  for (guint k = 0; r->altered != NULL && k < r->altered->len; k++)
+    json_builder_add_string_value (b, r->altered->pdata[k]);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "complete");
+  json_builder_add_boolean_value (b, pop3_is_complete (r));
+  json_builder_set_member_name (b, "unchanged");
+  json_builder_add_boolean_value (b, r->unchanged);
+  json_builder_set_member_name (b, "verdict");
+  json_builder_add_string_value (b, r->verdict != NULL ? r->verdict : "");
+  json_builder_set_member_name (b, "error");
+  if (r->error != NULL)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "domain");
+      json_builder_add_string_value (b, g_quark_to_string (r->error->domain));
+      json_builder_set_member_name (b, "code");
+      json_builder_add_int_value (b, r->error->code);
+      json_builder_set_member_name (b, "message");
+      json_builder_add_string_value (b, r->error->message);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
 /* The journal's file-name part for @account: readable, and distinct for addresses that only differ in a
  * character the file name cannot hold. */
 static char *
@@ -103,14 +202,15 @@ pair_id_for (const char *account)
 /* Fills @target from the plan's server: the old one by its first address (a pin: its name may already
  * point at the new server), the new one by its host name when it has one. */
 static gboolean
-target_for (const MailmovePlanServer *server, gboolean pin, MailmoveProbeTarget *target, char **out_address)
+target_for (const MailmovePlanServer *server, MailmoveProtocol protocol, gboolean pin, MailmoveProbeTarget *target,
+            char **out_address)
 {
-  const MailmovePlanEndpoint *ep = mailmove_plan_server_get_endpoint (server, MAILMOVE_PROTOCOL_IMAP);
+  const MailmovePlanEndpoint *ep = mailmove_plan_server_get_endpoint (server, protocol);
 
   if (!server->present || ep == NULL || !ep->present)
     return FALSE;
   memset (target, 0, sizeof *target);
-  target->protocol = MAILMOVE_PROTOCOL_IMAP;
+  target->protocol = protocol;
   target->security = ep->security;
   target->port = ep->port;
   target->host = server->host;
@@ -154,6 +254,19 @@ print_text_result (const MailmoveTransferResult *result)
     }
 }
 
+static void
+print_pop3_text_result (const MailmovePop3TransferResult *r)
+{
+  printf ("%s %s\n", pop3_is_complete (r) ? "✓" : "✗", r->verdict != NULL ? r->verdict : "");
+  if (r->copied > 0 || r->skipped_duplicate > 0)
+    indented (g_strdup_printf (_("copied %u, already there %u, copied before %u"), r->copied, r->skipped_duplicate,
+                               r->already_copied));
+  for (guint a = 0; r->altered != NULL && a < r->altered->len; a++)
+    indented (g_strdup_printf (_("changed by the new server: %s"), (const char *) r->altered->pdata[a]));
+  if (r->error != NULL)
+    printf ("    %s\n", r->error->message);
+}
+
 static int
 run_transfer (int argc, char **argv, gboolean verify)
 {
@@ -162,6 +275,7 @@ run_transfer (int argc, char **argv, gboolean verify)
   g_autofree char *user = NULL;
   g_autofree char *folders = NULL;
   g_autofree char *ca_file = NULL;
+  g_autofree char *protocol_name = NULL;
   gboolean dry_run = verify;
   gboolean json = FALSE;
   gboolean password_stdin = FALSE;
@@ -182,6 +296,8 @@ run_transfer (int argc, char **argv, gboolean verify)
       N_("read two lines from standard input: the old server’s password, then the new server’s"), NULL },
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, N_("trust the CA certificates in this PEM file instead "
                                                           "of the system’s"), N_("PEM") },
+    { "protocol", 0, 0, G_OPTION_ARG_STRING, &protocol_name,
+      N_("how to read the old server: imap or pop3 (default: what the plan names, IMAP first)"), N_("imap|pop3") },
     { NULL },
   };
   g_autoptr (GOptionContext) context =
@@ -191,6 +307,8 @@ run_transfer (int argc, char **argv, gboolean verify)
   g_autoptr (GTlsDatabase) database = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (MailmoveTransfer) transfer = NULL;
+  g_autoptr (MailmovePop3Transfer) pop3 = NULL;
+  MailmoveProtocol old_protocol;
   g_autofree char *old_address = NULL;
   g_autofree char *new_address = NULL;
   g_autofree char *pair_id = NULL;
@@ -252,12 +370,37 @@ run_transfer (int argc, char **argv, gboolean verify)
       mailmove_cli_error (_("%s is not an account this plan moves"), account);
       return MAILMOVE_EXIT_USAGE;
     }
-  if (!target_for (mailmove_plan_get_old_server (plan), TRUE, &old_side.target, &old_address))
+  /* A legacy POP3 account (the plan's old server offers POP3 only, or --protocol pop3) is merged into the
+   * new Inbox by the POP3 transfer; IMAP otherwise. */
+  if (protocol_name != NULL && g_ascii_strcasecmp (protocol_name, "pop3") == 0)
+    old_protocol = MAILMOVE_PROTOCOL_POP3;
+  else if (protocol_name != NULL && g_ascii_strcasecmp (protocol_name, "imap") == 0)
+    old_protocol = MAILMOVE_PROTOCOL_IMAP;
+  else if (protocol_name != NULL)
     {
-      mailmove_cli_error (_("the plan names no old IMAP server to merge from"));
+      mailmove_cli_error (_("--protocol is “imap” or “pop3”, not “%s”"), protocol_name);
       return MAILMOVE_EXIT_USAGE;
     }
-  if (!target_for (mailmove_plan_get_new_server (plan), FALSE, &new_side.target, &new_address))
+  else
+    {
+      const MailmovePlanEndpoint *imap = mailmove_plan_server_get_endpoint (mailmove_plan_get_old_server (plan),
+                                                                            MAILMOVE_PROTOCOL_IMAP);
+      const MailmovePlanEndpoint *pop = mailmove_plan_server_get_endpoint (mailmove_plan_get_old_server (plan),
+                                                                           MAILMOVE_PROTOCOL_POP3);
+
+      old_protocol = (imap == NULL || !imap->present) && pop != NULL && pop->present ? MAILMOVE_PROTOCOL_POP3
+                                                                                      : MAILMOVE_PROTOCOL_IMAP;
+    }
+  if (!target_for (mailmove_plan_get_old_server (plan), old_protocol, TRUE, &old_side.target, &old_address))
+    {
+      if (old_protocol == MAILMOVE_PROTOCOL_POP3)
+        mailmove_cli_error (_("the plan names no old POP3 server to merge from"));
+      else
+        mailmove_cli_error (_("the plan names no old IMAP server to merge from"));
+      return MAILMOVE_EXIT_USAGE;
+    }
+  if (!target_for (mailmove_plan_get_new_server (plan), MAILMOVE_PROTOCOL_IMAP, FALSE, &new_side.target,
+                   &new_address))
     {
       mailmove_cli_error (_("the plan names no new IMAP server to merge into"));
       return MAILMOVE_EXIT_USAGE;
@@ -290,11 +433,20 @@ run_transfer (int argc, char **argv, gboolean verify)
   old_side.user = new_side.user = user != NULL ? user : account;
   old_side.password = old_password;
   new_side.password = new_password;
-  transfer = mailmove_transfer_new (&old_side, &new_side, database, journal, &options, &error);
+  if (old_protocol == MAILMOVE_PROTOCOL_POP3)
+    {
+      MailmovePop3TransferOptions pop3_options;
+
+      mailmove_pop3_transfer_options_init (&pop3_options);
+      pop3_options.dry_run = dry_run;
+      pop3 = mailmove_pop3_transfer_new (&old_side, &new_side, database, journal, &pop3_options, &error);
+    }
+  else
+    transfer = mailmove_transfer_new (&old_side, &new_side, database, journal, &options, &error);
   /* The transfer keeps its own copies (wiped when it is freed). */
   mailmove_cli_free_password (old_password);
   mailmove_cli_free_password (new_password);
-  if (transfer == NULL)
+  if (transfer == NULL && pop3 == NULL)
     {
       mailmove_cli_error ("%s", error->message);
       return MAILMOVE_EXIT_USAGE;
@@ -303,31 +455,44 @@ run_transfer (int argc, char **argv, gboolean verify)
   run.loop = g_main_loop_new (NULL, FALSE);
   run.tty = isatty (STDERR_FILENO);
   run.quiet = json;
-  mailmove_transfer_set_progress_func (transfer, merge_progress, &run, NULL);
-  mailmove_transfer_run_async (transfer, NULL, merge_done, &run);
+  if (pop3 != NULL)
+    {
+      mailmove_pop3_transfer_set_progress_func (pop3, pop3_progress, &run, NULL);
+      mailmove_pop3_transfer_run_async (pop3, NULL, pop3_done, &run);
+    }
+  else
+    {
+      mailmove_transfer_set_progress_func (transfer, merge_progress, &run, NULL);
+      mailmove_transfer_run_async (transfer, NULL, merge_done, &run);
+    }
   g_main_loop_run (run.loop);
   g_main_loop_unref (run.loop);
   if (run.bar_open)
     fputc ('\n', stderr);
   g_free (run.finished);
 
-  if (run.result == NULL)
+  if (run.result == NULL && run.pop3_result == NULL)
     {
       mailmove_cli_error ("%s", run.error->message);
       g_error_free (run.error);
       return MAILMOVE_EXIT_NOT_YET;
     }
-  complete = mailmove_transfer_result_is_complete (run.result);
+  complete = run.pop3_result != NULL ? pop3_is_complete (run.pop3_result)
+                                     : mailmove_transfer_result_is_complete (run.result);
   if (json)
     {
-      g_autoptr (JsonNode) root = mailmove_transfer_result_to_json (run.result);
+      g_autoptr (JsonNode) root = run.pop3_result != NULL ? pop3_result_to_json (run.pop3_result)
+                                                          : mailmove_transfer_result_to_json (run.result);
       g_autofree char *text = json_to_string (root, TRUE);
 
       printf ("%s\n", text);
     }
   else
     {
-      print_text_result (run.result);
+      if (run.pop3_result != NULL)
+        print_pop3_text_result (run.pop3_result);
+      else
+        print_text_result (run.result);
       if (dry_run && !verify)
         printf ("%s\n", _("Dry run: nothing was changed on either server."));
       else if (verify && complete)
@@ -338,7 +503,8 @@ run_transfer (int argc, char **argv, gboolean verify)
       else if (complete)
         {
           printf (_("Every message of %s is on the new server (%u copied in this pass)."), account,
-                  mailmove_transfer_result_get_copied (run.result));
+                  run.pop3_result != NULL ? run.pop3_result->copied
+                                          : mailmove_transfer_result_get_copied (run.result));
           printf ("\n");
         }
       else
@@ -347,7 +513,8 @@ run_transfer (int argc, char **argv, gboolean verify)
           printf ("\n");
         }
     }
-  mailmove_transfer_result_unref (run.result);
+  g_clear_pointer (&run.result, mailmove_transfer_result_unref);
+  g_clear_pointer (&run.pop3_result, mailmove_pop3_transfer_result_free);
   return complete ? MAILMOVE_EXIT_OK : MAILMOVE_EXIT_NOT_YET;
 }
 

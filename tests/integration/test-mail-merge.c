@@ -16,11 +16,14 @@
 #define OLD_PW "0ld-Server-Secret-77"
 #define NEW_PW "N3w-Server-Secret-88"
 #define WRONG_PW "Wr0ng-Server-Secret-99"
+/* A legacy POP3 account (its plan names POP3 only on the old server). */
+#define POP3_USER "jiro@example.jp"
 
 static MailHarness *harness;
 static char *home;
 static char *ca_file;
 static char *plan_file;
+static char *pop3_plan_file;
 static char *mail_dir;
 static char *secrets[8];
 
@@ -57,7 +60,9 @@ setup (void **state)
   if (harness == NULL)
     return -1;
   if (!mail_harness_run (harness, NULL, "add-user", "old", USER, OLD_PW, NULL)
-      || !mail_harness_run (harness, NULL, "add-user", "new", USER, NEW_PW, NULL))
+      || !mail_harness_run (harness, NULL, "add-user", "new", USER, NEW_PW, NULL)
+      || !mail_harness_run (harness, NULL, "add-user", "old", POP3_USER, OLD_PW, NULL)
+      || !mail_harness_run (harness, NULL, "add-user", "new", POP3_USER, NEW_PW, NULL))
     return -1;
   home = mailmove_test_mkdtemp ();
   mail_dir = g_build_filename (home, "eml", NULL);
@@ -86,6 +91,13 @@ setup (void **state)
     "   \"imap\": {\"port\": 993, \"security\": \"tls\"}},\n"
     " \"new_server\": {\"host\": \"sv1234.new-host.jp\", \"addresses\": [\"127.0.30.2\"],\n"
     "   \"imap\": {\"port\": 993, \"security\": \"tls\"}}}\n");
+  pop3_plan_file = mailmove_test_write_file (home, "plan-pop3.json",
+    "{\"version\": 1, \"domain\": \"example.jp\",\n"
+    " \"accounts\": [\"" POP3_USER "\"],\n"
+    " \"old_server\": {\"host\": \"sv1.old-host.jp\", \"addresses\": [\"127.0.30.1\"],\n"
+    "   \"pop3\": {\"port\": 995, \"security\": \"tls\"}},\n"
+    " \"new_server\": {\"host\": \"sv1234.new-host.jp\", \"addresses\": [\"127.0.30.2\"],\n"
+    "   \"imap\": {\"port\": 993, \"security\": \"tls\"}}}\n");
   secrets[0] = g_strdup (OLD_PW);
   secrets[1] = g_strdup (NEW_PW);
   secrets[2] = g_strdup (WRONG_PW);
@@ -107,6 +119,7 @@ teardown (void **state)
   g_free (mail_dir);
   g_free (ca_file);
   g_free (plan_file);
+  g_free (pop3_plan_file);
   for (char **s = secrets; *s != NULL; s++)
     g_clear_pointer (s, g_free);
   return 0;
@@ -177,6 +190,9 @@ test_mail_merge_bad_input (void **state)
     { { "verify", "--plan", NULL, "--password-stdin", "--ca-file", "/nonexistent.pem", NULL }, OLD_PW "\n" },
     { { "verify", "--plan", NULL, "--password-stdin", "stray", NULL }, OLD_PW "\n" },
     { { "merge", "--bogus", NULL }, NULL },
+    /* the IMAP plan names no POP3 server; an unknown protocol */
+    { { "merge", "--plan", NULL, "--password-stdin", "--protocol", "pop3", NULL }, OLD_PW "\n" },
+    { { "merge", "--plan", NULL, "--password-stdin", "--protocol", "smtp", NULL }, OLD_PW "\n" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
@@ -324,6 +340,84 @@ test_mail_merge_after_restart (void **state)
   assert_int_equal (count_lines (listing), 6);
 }
 
+/* A POP3 legacy account: the plan's old server has POP3 only, so `merge` runs the POP3 transfer into the
+ * new Inbox; dry run, JSON, progress, a re-merge that copies nothing, verify, exit codes. */
+static void
+test_mail_merge_pop3_legacy (void **state)
+{
+  const char *dry_argv[] = { "merge", "--plan", pop3_plan_file, "--dry-run", "--old-password-stdin", "--ca-file",
+                             ca_file, NULL };
+  const char *merge_argv[] = { "merge", "--plan", pop3_plan_file, "--old-password-stdin", "--ca-file", ca_file,
+                               NULL };
+  const char *json_argv[] = { "merge", "--plan", pop3_plan_file, "--json", "--protocol", "pop3",
+                              "--old-password-stdin", "--ca-file", ca_file, NULL };
+  const char *verify_argv[] = { "verify", "--plan", pop3_plan_file, "--old-password-stdin", "--ca-file", ca_file,
+                                NULL };
+  g_autofree char *out = NULL, *err = NULL, *listing = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonObject *inbox;
+  int status;
+
+  for (int n = 21; n <= 23; n++)
+    {
+      g_autofree char *file = write_message (n, "pop3 merge");
+
+      assert_true (mail_harness_run (harness, NULL, "deliver", "old", POP3_USER, file, NULL));
+    }
+  /* Dry run: the plan, nothing appended (exit 1: not everything is on the new server yet). */
+  status = run (dry_argv, OLD_PW "\n" NEW_PW "\n", &out, &err);
+  if (status != 1 || strstr (out, "Dry run") == NULL)
+    fail_msg ("pop3 merge --dry-run: exit %d: %s%s", status, out, errors_of (err));
+  assert_true (mail_harness_run (harness, &listing, "list", "new", POP3_USER, "INBOX", NULL));
+  assert_int_equal (count_lines (listing), 0);
+  g_clear_pointer (&listing, g_free);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* The merge: exit 0, progress on stderr, the three messages on the new server. */
+  status = run (merge_argv, OLD_PW "\n" NEW_PW "\n", &out, &err);
+  if (status != 0)
+    fail_msg ("pop3 merge: exit %d: %s%s", status, out, errors_of (err));
+  assert_non_null (strstr (out, "Every message of " POP3_USER " is on the new server (3 copied"));
+  assert_non_null (strstr (err, "INBOX: 3 of 3 messages"));
+  assert_true (mail_harness_run (harness, &listing, "list", "new", POP3_USER, "INBOX", NULL));
+  assert_int_equal (count_lines (listing), 3);
+  for (int n = 21; n <= 23; n++)
+    {
+      g_autofree char *mid = g_strdup_printf ("<merge-%d@example.org>", n);
+
+      assert_non_null (strstr (listing, mid));
+    }
+  g_clear_pointer (&listing, g_free);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* A re-merge (JSON, --protocol given explicitly) copies nothing: the UIDLs are remembered. */
+  status = run (json_argv, OLD_PW "\n" NEW_PW "\n", &out, &err);
+  if (status != 0)
+    fail_msg ("pop3 re-merge: exit %d: %s%s", status, out, errors_of (err));
+  assert_true (json_parser_load_from_data (parser, out, -1, NULL));
+  root = json_node_get_object (json_parser_get_root (parser));
+  assert_string_equal (json_object_get_string_member (root, "protocol"), "pop3");
+  assert_int_equal (json_object_get_int_member (root, "copied"), 0);
+  assert_true (json_object_get_boolean_member (root, "complete"));
+  inbox = json_array_get_object_element (json_object_get_array_member (root, "folders"), 0);
+  assert_int_equal (json_object_get_int_member (inbox, "old_messages"), 3);
+  assert_int_equal (json_object_get_int_member (inbox, "already_copied"), 3);
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  status = run (verify_argv, OLD_PW "\n" NEW_PW "\n", &out, &err);
+  if (status != 0)
+    fail_msg ("pop3 verify: exit %d: %s%s", status, out, errors_of (err));
+  assert_true (mail_harness_run (harness, &listing, "list", "new", POP3_USER, "INBOX", NULL));
+  assert_int_equal (count_lines (listing), 3);
+  /* Never deleted on the POP3 side. */
+  g_clear_pointer (&listing, g_free);
+  assert_true (mail_harness_run (harness, &listing, "list", "old", POP3_USER, "INBOX", NULL));
+  assert_int_equal (count_lines (listing), 3);
+}
+
 static void
 test_mail_merge_wrong_password (void **state)
 {
@@ -356,6 +450,7 @@ main (void)
     cmocka_unit_test (test_mail_merge_verify_dry_run_merge_remerge),
     cmocka_unit_test (test_mail_merge_without_capabilities),
     cmocka_unit_test (test_mail_merge_after_restart),
+    cmocka_unit_test (test_mail_merge_pop3_legacy),
     cmocka_unit_test (test_mail_merge_wrong_password),
     cmocka_unit_test (test_mail_merge_writes_no_secret),
   };

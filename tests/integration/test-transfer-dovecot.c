@@ -4,6 +4,7 @@
  * each append path, a no-op re-merge, and kill -9 at random points. */
 #include "config.h"
 
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 static MailHarness *harness;
 static char *workdir;
+static gboolean report_batches;
 
 /* ---- helpers ---- */
 
@@ -60,7 +62,9 @@ create_mailbox (const char *instance, const char *user, const char *box)
 /* Every user is added in setup(): Dovecot's passwd-file is not always re-read when it changes within the
  * same second as its last read. */
 static const char *const users[] = { "edge@example.jp", "nomulti@example.jp", "sync@example.jp", "bare@example.jp",
-                                     "servercaps@example.jp", "kill@example.jp", "restart@example.jp", "cancel@example.jp", NULL };
+                                     "servercaps@example.jp", "kill@example.jp", "restart@example.jp", "cancel@example.jp",
+                                     "layout@example.jp", "layoutrev@example.jp", "quota@example.jp",
+                                     "altered@example.jp", "indoubt@example.jp", NULL };
 
 static void
 add_users (const char *user)
@@ -129,6 +133,13 @@ on_progress (const char *folder, guint done, guint total, gpointer user_data)
 
   w->progress_calls++;
   g_assert_true (done <= total || total == 0);
+  /* The kill test's child tells its parent of every batch, so that kills land mid-copy however fast the
+   * machine is. */
+  if (report_batches && done < total)
+    {
+      fputs ("batch\n", stdout);
+      fflush (stdout);
+    }
 }
 
 static char *
@@ -336,14 +347,318 @@ test_transfer_dovecot_server_caps_removed (void **state)
   assert_true (mail_harness_run (harness, NULL, "set-caps", "new", "default", NULL));
 }
 
+/* ---- separators and personal namespaces ---- */
+
+static guint
+count_messages (const char *instance, const char *user, const char *box)
+{
+  g_autofree char *text = list (instance, user, box);
+
+  return count_lines (text);
+}
+
+static void
+set_layout (const char *instance, const char *layout)
+{
+  assert_true (mail_harness_run (harness, NULL, "set-layout", instance, layout, NULL));
+}
+
+/* Old "/" and no prefix → new "." and "INBOX." (Sent by its SPECIAL-USE role: INBOX.Sent), then the reverse;
+ * checked on the servers with doveadm. */
+static void
+test_transfer_dovecot_separators_and_namespaces (void **state)
+{
+  g_autofree char *m1 = write_msg ("ns1.eml", "Message-ID: <ns1@example.jp>\r\nSubject: inbox\r\n\r\ninbox\r\n");
+  g_autofree char *m2 = write_msg ("ns2.eml", "Message-ID: <ns2@example.jp>\r\nSubject: 取引\r\n\r\n取引先\r\n");
+  g_autofree char *m3 = write_msg ("ns3.eml", "Message-ID: <ns3@example.jp>\r\nSubject: sent\r\n\r\nsent\r\n");
+  g_autoptr (GError) error = NULL;
+
+  /* old ("/", "") → new (".", "INBOX.") */
+  set_layout ("new", "dot");
+  {
+    const char *user = "layout@example.jp";
+    g_autoptr (MailmoveTransferResult) r = NULL;
+    g_autoptr (MailmoveTransferResult) again = NULL;
+
+    assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, m1, NULL));
+    create_mailbox ("old", user, "取引先");
+    assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--mailbox", "取引先/2024年", m2, NULL));
+    assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--mailbox", "Sent", m3, NULL));
+    r = transfer (user, 0, 0, FALSE, &error);
+    g_assert_no_error (error);
+    assert_true (mailmove_transfer_result_is_complete (r));
+    assert_string_equal (folder (r, "取引先/2024年")->new_name, "INBOX.取引先.2024年");
+    assert_string_equal (folder (r, "取引先")->new_name, "INBOX.取引先");
+    assert_string_equal (folder (r, "Sent")->new_name, "INBOX.Sent");
+    assert_string_equal (folder (r, "Sent")->role, "sent");
+    assert_false (folder (r, "Sent")->created);
+    assert_string_equal (folder (r, "INBOX")->new_name, "INBOX");
+    assert_int_equal (count_messages ("new", user, "INBOX"), 1);
+    assert_int_equal (count_messages ("new", user, "INBOX.取引先.2024年"), 1);
+    assert_int_equal (count_messages ("new", user, "INBOX.Sent"), 1);
+    /* The mapping is remembered: nothing new, nothing copied, one STATUS per folder. */
+    again = transfer (user, 0, 0, FALSE, &error);
+    g_assert_no_error (error);
+    assert_int_equal (mailmove_transfer_result_get_copied (again), 0);
+    assert_int_equal (count_messages ("new", user, "INBOX.取引先.2024年"), 1);
+  }
+  /* and the reverse: old (".", "INBOX.") → new ("/", "") */
+  set_layout ("new", "slash");
+  set_layout ("old", "dot");
+  {
+    const char *user = "layoutrev@example.jp";
+    g_autoptr (MailmoveTransferResult) r = NULL;
+
+    assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, m1, NULL));
+    create_mailbox ("old", user, "INBOX.取引先");
+    assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--mailbox", "INBOX.取引先.2024年", m2,
+                                   NULL));
+    assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, "--mailbox", "INBOX.Sent", m3, NULL));
+    r = transfer (user, 0, 0, FALSE, &error);
+    g_assert_no_error (error);
+    assert_true (mailmove_transfer_result_is_complete (r));
+    assert_string_equal (folder (r, "INBOX.取引先.2024年")->new_name, "取引先/2024年");
+    assert_string_equal (folder (r, "INBOX.Sent")->new_name, "Sent");
+    assert_string_equal (folder (r, "INBOX.Sent")->role, "sent");
+    assert_int_equal (count_messages ("new", user, "INBOX"), 1);
+    assert_int_equal (count_messages ("new", user, "取引先/2024年"), 1);
+    assert_int_equal (count_messages ("new", user, "Sent"), 1);
+  }
+  set_layout ("old", "slash");
+}
+
+/* ---- over quota ---- */
+
+static void
+deliver_many (const char *user, const char *prefix, guint n, gsize pad)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fill = g_strnfill (pad, 'q');
+  int status = 0;
+
+  g_ptr_array_add (argv, g_build_filename (g_getenv ("MAILMOVE_TEST_SRCDIR"), "harness", "mail-harness", NULL));
+  g_ptr_array_add (argv, g_strdup ("deliver"));
+  g_ptr_array_add (argv, g_strdup (harness->dir));
+  g_ptr_array_add (argv, g_strdup ("old"));
+  g_ptr_array_add (argv, g_strdup (user));
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s%u.eml", prefix, i);
+      g_autofree char *text = g_strdup_printf ("Message-ID: <%s%u@example.jp>\r\nSubject: %u\r\n\r\n%s %u\r\n", prefix,
+                                               i, i, fill, i);
+
+      g_ptr_array_add (argv, write_msg (name, text));
+    }
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, NULL, NULL, &status, &error));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+static void
+assert_each_once (const char *user, const char *box, const char *prefix, guint n)
+{
+  g_autofree char *text = list ("new", user, box);
+
+  assert_int_equal (count_lines (text), n);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("<%s%u@example.jp>", prefix, i);
+
+      assert_int_equal (count_substr (text, id), 1);
+    }
+}
+
+static void
+test_transfer_dovecot_over_quota_then_resume (void **state)
+{
+  const char *user = "quota@example.jp";
+  const guint n = 40;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) r = NULL;
+  g_autoptr (MailmoveTransferResult) again = NULL;
+  const MailmoveTransferFolderResult *inbox;
+  guint on_new;
+
+  /* 40 messages of ~4 KiB into a 60 KiB quota: the INBOX stops part-way. */
+  deliver_many (user, "q", n, 4000);
+  assert_true (mail_harness_run (harness, NULL, "set-quota", "new", user, "60k", NULL));
+  r = transfer (user, 0, 5, FALSE, &error);
+  g_assert_no_error (error);
+  assert_false (mailmove_transfer_result_is_complete (r));
+  inbox = folder (r, "INBOX");
+  assert_non_null (inbox->error);
+  assert_true (g_error_matches (inbox->error, MAILMOVE_TRANSFER_ERROR, MAILMOVE_TRANSFER_ERROR_OVER_QUOTA));
+  /* The message names the folder; the verdict carries it. */
+  assert_non_null (strstr (inbox->error->message, "“INBOX”"));
+  assert_non_null (strstr (inbox->verdict, "INBOX"));
+  on_new = count_messages ("new", user, "INBOX");
+  printf ("# over quota after %u of %u messages (%u copied)\n", on_new, n, inbox->copied);
+  assert_true (on_new > 0 && on_new < n);
+  assert_int_equal (inbox->copied, on_new);
+  /* What went in before the refusal was read back and checked. */
+  assert_int_equal (inbox->verified, inbox->copied);
+  /* Nothing lost on the old side. */
+  assert_int_equal (count_messages ("old", user, "INBOX"), n);
+
+  /* Room again: the next pass resumes and completes, each message exactly once. */
+  assert_true (mail_harness_run (harness, NULL, "set-quota", "new", user, "none", NULL));
+  again = transfer (user, 0, 5, FALSE, &error);
+  g_assert_no_error (error);
+  assert_true (mailmove_transfer_result_is_complete (again));
+  assert_int_equal (folder (again, "INBOX")->copied, n - on_new);
+  assert_each_once (user, "INBOX", "q", n);
+}
+
+/* ---- a copy the new server altered: reported by name, never copied again ---- */
+
+static void
+test_transfer_dovecot_altered_reported_not_duplicated (void **state)
+{
+  const char *user = "altered@example.jp";
+  g_autofree char *m2 = write_msg ("alt2.eml", "Message-ID: <alt2@example.jp>\r\nSubject: plain\r\n\r\nplain\r\n");
+  g_autofree char *cur = NULL;
+  g_autofree char *raw = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) r = NULL;
+  g_autoptr (MailmoveTransferResult) again = NULL;
+  const MailmoveTransferFolderResult *inbox;
+  struct passwd *pw = getpwnam ("dovecot");
+
+  assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, m2, NULL));
+  /* CR CR LF line endings and a bare CR, put into the old Maildir byte for byte (an APPEND or doveadm save
+   * would normalise them already): Dovecot rewrites them when the copy is appended to the new server, so
+   * the copy's size and body digest differ from what was sent. */
+  cur = g_build_filename (harness->dir, "old", "mail", user, "Maildir", "cur", NULL);
+  raw = g_build_filename (cur, "1700000000.M1P1.altered:2,", NULL);
+  assert_true (g_file_set_contents (raw, "Message-ID: <alt1@example.jp>\r\r\nSubject: cr cr lf\r\r\n\r\r\n"
+                                    "one\rtwo\r\r\nthree\r\r\n", -1, NULL));
+  assert_non_null (pw);
+  assert_int_equal (chown (raw, pw->pw_uid, pw->pw_gid), 0);
+  assert_int_equal (count_messages ("old", user, "INBOX"), 2);
+  r = transfer (user, 0, 0, FALSE, &error);
+  g_assert_no_error (error);
+  inbox = folder (r, "INBOX");
+  assert_int_equal (inbox->copied, 2);
+  assert_int_equal (inbox->verified, 2);
+  assert_int_equal (inbox->altered->len, 1);
+  assert_string_equal (inbox->altered->pdata[0], "<alt1@example.jp>");
+  assert_non_null (strstr (inbox->verdict, "changed"));
+  /* Without the sync state the next pass lists everything again: the journal (old UID → done) keeps the
+   * altered message from being copied a second time. */
+  {
+    g_autofree char *journal = journal_for (user);
+    g_autofree char *sync = g_strconcat (journal, ".sync.json", NULL);
+
+    g_assert_cmpint (g_unlink (sync), ==, 0);
+  }
+  again = transfer (user, 0, 0, FALSE, &error);
+  g_assert_no_error (error);
+  assert_true (mailmove_transfer_result_is_complete (again));
+  assert_int_equal (mailmove_transfer_result_get_copied (again), 0);
+  assert_int_equal (count_messages ("new", user, "INBOX"), 2);
+}
+
+/* ---- an interrupted copy settled by UID SEARCH HEADER Message-ID ---- */
+
+/* A journal with `begin` lines and no `done` (a pass killed between APPEND and its record): the APPEND of
+ * the first two went through (the copies are on the new server), the third never did. */
+static void
+test_transfer_dovecot_in_doubt_settled_by_search (void **state)
+{
+  const char *user = "indoubt@example.jp";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveTransferResult) r = NULL;
+  g_autofree char *journal_path = journal_for (user);
+  g_autofree char *dir = g_path_get_dirname (journal_path);
+  g_autofree char *jtext = NULL;
+  g_autofree char *inbox_old = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autoptr (MailmoveMergeJournal) j = NULL;
+  g_autofree char *d0 = NULL;
+  g_autofree char *d1 = NULL;
+  g_autofree char *d2 = NULL;
+  const char *bodies[] = { "Message-ID: <d0@example.jp>\r\nSubject: 0\r\n\r\nzero\r\n",
+                           "Message-ID: <d1@example.jp>\r\nSubject: 1\r\n\r\none\r\n",
+                           "Message-ID: <d2@example.jp>\r\nSubject: 2\r\n\r\ntwo\r\n" };
+  char *files[3];
+  guint32 uidvalidity = 0;
+
+  for (guint i = 0; i < 3; i++)
+    files[i] = write_msg (i == 0 ? "d0.eml" : i == 1 ? "d1.eml" : "d2.eml", bodies[i]);
+  assert_true (mail_harness_run (harness, NULL, "deliver", "old", user, files[0], files[1], files[2], NULL));
+  assert_true (mail_harness_run (harness, NULL, "deliver", "new", user, files[0], files[1], NULL));
+  {
+    const char *args[] = { "-f", "flow", "mailbox", "status", "-u", user, "uidvalidity", "INBOX", NULL };
+    g_autoptr (GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+    g_autofree char *out = NULL;
+    int status = 0;
+    const char *v;
+
+    g_ptr_array_add (argv, g_strdup ("doveadm"));
+    g_ptr_array_add (argv, g_strdup ("-c"));
+    g_ptr_array_add (argv, g_build_filename (harness->dir, "old", "dovecot.conf", NULL));
+    for (gsize i = 0; args[i] != NULL; i++)
+      g_ptr_array_add (argv, g_strdup (args[i]));
+    g_ptr_array_add (argv, NULL);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL,
+                                 &status, &error));
+    v = strstr (out, "uidvalidity=");
+    assert_non_null (v);
+    uidvalidity = (guint32) g_ascii_strtoull (v + strlen ("uidvalidity="), NULL, 10);
+  }
+  g_mkdir_with_parents (dir, 0700);
+  j = mailmove_merge_journal_open (journal_path, &error);
+  g_assert_no_error (error);
+  d0 = mailmove_message_body_digest ((const guint8 *) bodies[0], strlen (bodies[0]));
+  d1 = mailmove_message_body_digest ((const guint8 *) bodies[1], strlen (bodies[1]));
+  d2 = mailmove_message_body_digest ((const guint8 *) bodies[2], strlen (bodies[2]));
+  assert_true (mailmove_merge_journal_begin (j, "INBOX", uidvalidity, 1, "mid:<d0@example.jp>", d0, &error));
+  assert_true (mailmove_merge_journal_begin (j, "INBOX", uidvalidity, 2, "mid:<d1@example.jp>", d1, &error));
+  assert_true (mailmove_merge_journal_begin (j, "INBOX", uidvalidity, 3, "mid:<d2@example.jp>", d2, &error));
+  g_clear_pointer (&j, mailmove_merge_journal_free);
+
+  r = transfer (user, 0, 0, FALSE, &error);
+  g_assert_no_error (error);
+  assert_true (mailmove_transfer_result_is_complete (r));
+  assert_int_equal (folder (r, "INBOX")->copied, 1);
+  /* Settled from the journal by SEARCH (already copied), not found again by the dedup (already there). */
+  assert_int_equal (folder (r, "INBOX")->already_copied, 2);
+  assert_int_equal (folder (r, "INBOX")->skipped_duplicate, 0);
+  inbox_old = list ("new", user, "INBOX");
+  assert_int_equal (count_lines (inbox_old), 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("<d%u@example.jp>", i);
+
+      assert_int_equal (count_substr (inbox_old, id), 1);
+    }
+  /* The two found by SEARCH got their `done` with the new server's UID (1 and 2), not 0. */
+  assert_true (g_file_get_contents (journal_path, &jtext, NULL, NULL));
+  lines = g_strsplit (jtext, "\n", -1);
+  {
+    guint done_with_uid = 0;
+
+    for (guint i = 0; lines[i] != NULL; i++)
+      if (strstr (lines[i], "\"done\"") != NULL && strstr (lines[i], "d0@example.jp") != NULL
+          && strstr (lines[i], "\"new_uid\":1") != NULL)
+        done_with_uid++;
+    assert_int_equal (done_with_uid, 1);
+  }
+  for (guint i = 0; i < 3; i++)
+    g_free (files[i]);
+}
+
 /* ---- kill -9 at random points ---- */
 
 static int
 child_main (const char *user)
 {
   g_autoptr (GError) error = NULL;
-  g_autoptr (MailmoveTransferResult) r = transfer (user, 0, 3, FALSE, &error);
+  g_autoptr (MailmoveTransferResult) r = NULL;
 
+  report_batches = TRUE;
+  r = transfer (user, 0, 3, FALSE, &error);
   return r != NULL ? 0 : 1;
 }
 
@@ -389,19 +704,39 @@ test_transfer_dovecot_kill9_resume (void **state)
       const char *argv[] = { self_exe, "--transfer-child", user, NULL };
       g_autoptr (GError) error = NULL;
       int status = 0;
-      gulong delay = g_rand_int_range (rand, 60, 260) * 1000;
+      int out_fd = -1;
+      /* One kill in four at a random time from the start (connecting, listing, planning, settling the
+       * intents of the kill before); the others after a random number of copied batches and a random part
+       * of the next one (journal begin, APPEND, journal done, read-back), so kills land mid-copy however
+       * fast or loaded the machine is. */
+      gboolean early = g_rand_int_range (rand, 0, 4) == 0;
+      guint batches = early ? 0 : (guint) g_rand_int_range (rand, 1, 21);
+      gulong delay = early ? g_rand_int_range (rand, 20, 400) * 1000 : g_rand_int_range (rand, 0, 30) * 1000;
+      guint seen = 0;
 
-      g_assert_true (g_spawn_async (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid,
-                                    &error));
+      g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                               &pid, NULL, &out_fd, NULL, &error));
+      while (seen < batches)
+        {
+          char buf[256];
+          ssize_t got = read (out_fd, buf, sizeof buf);
+
+          if (got <= 0)
+            break;  /* the pass ended before: the kill finds it done */
+          for (ssize_t i = 0; i < got; i++)
+            if (buf[i] == '\n')
+              seen++;
+        }
       g_usleep (delay);
       kill (pid, SIGKILL);
       waitpid (pid, &status, 0);
       g_spawn_close_pid (pid);
+      close (out_fd);
       {
         g_autofree char *sofar = list ("new", user, "INBOX");
 
-        printf ("# round %u: killed after %lu ms, %u of %u on the new server\n", round, delay / 1000,
-                count_lines (sofar), n);
+        printf ("# round %u: killed %s %u batches + %lu ms, %u of %u on the new server\n", round,
+                early ? "at start," : "after", seen, delay / 1000, count_lines (sofar), n);
       }
     }
   {
@@ -854,6 +1189,10 @@ main (int argc, char **argv)
     cmocka_unit_test (test_transfer_dovecot_sync_literals_only),
     cmocka_unit_test (test_transfer_dovecot_no_uidplus_binary_condstore),
     cmocka_unit_test (test_transfer_dovecot_server_caps_removed),
+    cmocka_unit_test (test_transfer_dovecot_separators_and_namespaces),
+    cmocka_unit_test (test_transfer_dovecot_over_quota_then_resume),
+    cmocka_unit_test (test_transfer_dovecot_altered_reported_not_duplicated),
+    cmocka_unit_test (test_transfer_dovecot_in_doubt_settled_by_search),
     cmocka_unit_test (test_transfer_dovecot_kill9_resume),
     cmocka_unit_test (test_transfer_dovecot_server_drop_resume),
     cmocka_unit_test (test_transfer_dovecot_unparsable_reply_is_protocol_error),

@@ -167,6 +167,49 @@ test_transfer_new_bad_input (void **state)
   }
 }
 
+/* The read-back verification digests BODY[TEXT]: it must equal the body digest of the whole message, for
+ * every line-ending style and for messages the new server stored differently. */
+static void
+test_transfer_text_digest_matches_whole_message (void **state)
+{
+  static const struct {
+    const char *whole;
+    gsize len;         /* 0: strlen */
+    gsize text_at;     /* where BODY[TEXT] starts */
+  } cases[] = {
+    { "Subject: a\r\n\r\nbody\r\nline two\r\n", 0, 14 },
+    { "Subject: a\n\nbody\nline two\n", 0, 12 },
+    { "Subject: a\r\r\n\r\r\nbody\r\r\nline two\r\r\n", 0, 16 },
+    { "Subject: a\r\n\r\none\rtwo\r\n", 0, 14 },                 /* a bare CR is content */
+    { "Subject: a\r\n\r\n", 0, 14 },                                /* empty body */
+    { "Subject: headers only\r\n", 0, 23 },                          /* no empty line: TEXT is empty */
+    { "Subject: a\r\n\r\nnul\0byte\r\n\r\n\r\n", 28, 14 },         /* NUL, trailing empty lines */
+    { "Subject: a\r\n\r\n\r\nstarts with an empty line\r\n", 0, 14 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      gsize len = cases[i].len != 0 ? cases[i].len : strlen (cases[i].whole);
+      const guint8 *d = (const guint8 *) cases[i].whole;
+      g_autofree char *want = mailmove_message_body_digest (d, len);
+      g_autofree char *got = mailmove_transfer_text_digest (d + cases[i].text_at, len - cases[i].text_at);
+
+      if (g_strcmp0 (want, got) != 0)
+        fail_msg ("case %zu: %s != %s", i, got, want);
+    }
+  /* A changed body gives another digest; line endings alone do not. */
+  {
+    g_autofree char *a = mailmove_transfer_text_digest ((const guint8 *) "one\r\ntwo\r\n", 10);
+    g_autofree char *b = mailmove_transfer_text_digest ((const guint8 *) "one\ntwo\n", 8);
+    g_autofree char *c = mailmove_transfer_text_digest ((const guint8 *) "one\r\ntwO\r\n", 10);
+    g_autofree char *e = mailmove_transfer_text_digest (NULL, 0);
+
+    assert_string_equal (a, b);
+    assert_string_not_equal (a, c);
+    assert_non_null (e);
+  }
+}
+
 int
 main (void)
 {
@@ -176,6 +219,7 @@ main (void)
     cmocka_unit_test (test_transfer_folder_join_bad_input),
     cmocka_unit_test (test_transfer_options_defaults),
     cmocka_unit_test (test_transfer_new_bad_input),
+    cmocka_unit_test (test_transfer_text_digest_matches_whole_message),
   };
 
   return cmocka_run_group_tests_name ("transfer", tests, NULL, NULL);
