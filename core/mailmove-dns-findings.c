@@ -15,6 +15,7 @@ static const char *const kind_names[MAILMOVE_N_DNS_FINDINGS] = {
   [MAILMOVE_DNS_FINDING_DMARC_MISSING] = "dmarc-missing",
   [MAILMOVE_DNS_FINDING_OLD_BACKUP_MX] = "old-backup-mx",
   [MAILMOVE_DNS_FINDING_MX_CNAME] = "mx-cname",
+  [MAILMOVE_DNS_FINDING_OLD_NAMESERVERS] = "old-nameservers",
 };
 
 const char *
@@ -171,6 +172,33 @@ check_mx (const MailmoveDnsFindingsInput *in, GPtrArray *out)
                             in->mx[i].host));
 }
 
+/* Resolvers that cached the old delegation keep asking the old name servers until the parent's NS TTL runs out,
+ * and keep what they got there for its TTL: if the old servers still give the old server, mail follows it. */
+static void
+check_old_nameservers (const MailmoveDnsFindingsInput *in, GPtrArray *out)
+{
+  g_autofree char *list = NULL;
+  char *message;
+
+  if (in->old_ns_serving_old == NULL || in->old_ns_serving_old[0] == NULL)
+    return;
+  list = g_strjoinv (", ", (char **) in->old_ns_serving_old);
+  if (in->delegation_moved)
+    message = g_strdup_printf (_("The old name servers of %s (%s) still give the old mail server: resolvers that "
+                                 "cached the old delegation keep asking them for up to %u s after it moved, and "
+                                 "then keep the old records for their TTL."),
+                               in->domain, list, in->delegation_ttl);
+  else
+    message = g_strdup_printf (_("The old name servers of %s (%s) give the old mail server: after the delegation "
+                                 "moves to the new name servers, resolvers that cached it keep asking the old ones "
+                                 "for up to %u s (the parent’s NS TTL), and keep the old records for their TTL."),
+                               in->domain, list, in->delegation_ttl);
+  add (out, MAILMOVE_DNS_FINDING_OLD_NAMESERVERS, g_strdup_printf ("%s NS", in->domain), message,
+       g_strdup (_("Change the MX record and the mail host’s addresses on the old name servers too, so both sets "
+                   "give the new server, and keep the old DNS service running until the parent’s NS TTL has run "
+                   "out after the move.")));
+}
+
 GPtrArray *
 mailmove_dns_findings_compute (const MailmoveDnsFindingsInput *input)
 {
@@ -182,5 +210,6 @@ mailmove_dns_findings_compute (const MailmoveDnsFindingsInput *input)
   check_spf (input, out);
   check_dkim_dmarc (input, out);
   check_mx (input, out);
+  check_old_nameservers (input, out);
   return out;
 }

@@ -22,6 +22,7 @@ typedef enum {
   MAILMOVE_DNS_FINDING_DMARC_MISSING,
   MAILMOVE_DNS_FINDING_OLD_BACKUP_MX,   /* an MX host still on the old server next to a new one */
   MAILMOVE_DNS_FINDING_MX_CNAME,        /* an MX target is a CNAME (RFC 2181 §10.3) */
+  MAILMOVE_DNS_FINDING_OLD_NAMESERVERS, /* the name servers move too, and the old ones still serve the old MX */
   MAILMOVE_N_DNS_FINDINGS,
 } MailmoveDnsFindingKind;
 
@@ -69,13 +70,18 @@ typedef struct {
   gboolean dmarc_present;
   const MailmoveDnsFindingMx *mx;
   gsize n_mx;
+  /* Name servers that move (mailmove_propagation_add_nameserver): the old ones that still give the old server,
+   * while the new ones give the new server.  NULL or empty: no finding. */
+  const char *const *old_ns_serving_old;
+  guint32 delegation_ttl;           /* the parent's NS TTL (or the old servers' own, if larger); 0 unknown */
+  gboolean delegation_moved;        /* the parent already delegates to the new name servers only */
 } MailmoveDnsFindingsInput;
 
 /* (element-type MailmoveDnsFinding) the findings, in the order of the kinds; never NULL. */
 GPtrArray *mailmove_dns_findings_compute (const MailmoveDnsFindingsInput *input);
 void mailmove_dns_finding_free (MailmoveDnsFinding *finding);
 
-/* "ttl-too-high", "spf", "dkim-missing", "dmarc-missing", "old-backup-mx", "mx-cname" */
+/* "ttl-too-high", "spf", "dkim-missing", "dmarc-missing", "old-backup-mx", "mx-cname", "old-nameservers" */
 const char *mailmove_dns_finding_kind_to_string (MailmoveDnsFindingKind kind);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailmoveDnsFinding, mailmove_dns_finding_free)

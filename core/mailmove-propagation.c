@@ -19,6 +19,8 @@ G_DEFINE_QUARK (mailmove-propagation-error-quark, mailmove_propagation_error)
 #define MAX_NS_ADDRESSES 16
 #define MAX_HOSTS 16
 #define SAMPLE_SPACING_MS 150
+#define MAX_PARENT_ADDRESSES 4
+#define MAX_DELEGATION_NAMES 8
 
 struct _MailmovePropagation
 {
@@ -35,8 +37,15 @@ struct _MailmovePropagation
   gint64 switched_at;
   MailmovePolicy policy;
   guint timeout_ms;
+  GPtrArray *ns_vantages;          /* (element-type MailmoveVantage) old-ns and new-ns, new ones first */
+  GHashTable *ns_sets;             /* vantage id → GINT_TO_POINTER (MailmoveNsSet) */
+  GHashTable *old_ns_ips;          /* normalised addresses of the old set */
 
   /* Kept across checks. */
+  gint64 t_delegation;             /* first check that saw the parent delegate to the new set only */
+  guint32 delegation_ttl_before;   /* the parent's NS TTL seen before the move */
+  guint32 old_ns_ns_ttl;           /* the old name servers' own NS TTL (max seen) */
+  guint32 old_ns_record_ttl;       /* the changed chain's largest TTL on the old name servers (max seen) */
   gint64 t_auth;
   GHashTable *ttl_before;          /* "name|TYPE" → max authoritative TTL seen before t_auth */
   GHashTable *last_deadline;       /* vantage id → gint64* deadline it announced */
@@ -55,6 +64,12 @@ struct _MailmovePropagation
   GArray *records;                 /* (element-type MailmoveScheduleRecord) strings in record_names */
   GPtrArray *record_names;         /* (element-type GStrv) */
   guint32 negative_ttl;
+  gboolean delegation_read;
+  gboolean delegation_moved;
+  gboolean in_delegation_window;   /* resolvers may still legitimately refetch old data from the old set */
+  guint32 delegation_ttl;          /* what the schedule uses */
+  GPtrArray *delegation_ns;        /* (element-type utf8) NS names the parent gave */
+  GPtrArray *delegation_addrs;     /* (element-type utf8) their addresses */
 };
 
 G_DEFINE_FINAL_TYPE (MailmovePropagation, mailmove_propagation, G_TYPE_OBJECT)
@@ -99,6 +114,7 @@ typedef struct {
   guint32 serial;
   guint32 negative_ttl;            /* RFC 2308 TTL of the negative answers it gave (max) */
   GPtrArray *nx_names;             /* (element-type utf8) chain names it said do not exist */
+  guint32 ns_ttl;                  /* authoritative, name server move: the zone's own NS TTL */
 } Run;
 
 typedef struct {
@@ -137,6 +153,13 @@ struct _Check {
   gboolean dmarc_checked, dmarc_present;
   gboolean *dkim_present;
   gint64 started_at;
+  char *parent_apex;               /* the parent zone ("jp"), name server moves only */
+  GPtrArray *parent_addresses;     /* (element-type utf8) "name\naddress" of the parent's servers */
+  gboolean delegation_read;
+  guint32 delegation_ttl;          /* the largest NS TTL the parent gave */
+  GPtrArray *delegation_ns;        /* (element-type utf8) */
+  GPtrArray *delegation_addrs;     /* (element-type utf8) normalised */
+  GHashTable *delegation_lookups;  /* NS names without glue already looked up */
 };
 
 /* @msg is the answer (NULL after a transport error or a CD re-ask); when @has_forced, @forced is the
@@ -157,6 +180,7 @@ typedef struct {
 } Query;
 
 static void maybe_advance (Check *c);
+static void start_parent_discovery (Check *c, const char *apex);
 
 static void
 rrset_free (RRset *r)
@@ -223,6 +247,11 @@ check_free (Check *c)
   g_ptr_array_unref (c->vcs);
   g_hash_table_unref (c->spf_cache);
   g_free (c->dkim_present);
+  g_free (c->parent_apex);
+  g_ptr_array_unref (c->parent_addresses);
+  g_ptr_array_unref (c->delegation_ns);
+  g_ptr_array_unref (c->delegation_addrs);
+  g_hash_table_unref (c->delegation_lookups);
   g_free (c);
 }
 
@@ -294,6 +323,11 @@ mailmove_propagation_finalize (GObject *object)
   g_free (self->auth_error_message);
   g_array_unref (self->records);
   g_ptr_array_unref (self->record_names);
+  g_ptr_array_unref (self->ns_vantages);
+  g_hash_table_unref (self->ns_sets);
+  g_hash_table_unref (self->old_ns_ips);
+  g_ptr_array_unref (self->delegation_ns);
+  g_ptr_array_unref (self->delegation_addrs);
   G_OBJECT_CLASS (mailmove_propagation_parent_class)->finalize (object);
 }
 
@@ -325,6 +359,12 @@ mailmove_propagation_init (MailmovePropagation *self)
   self->checked_at = MAILMOVE_TIME_UNSET;
   self->t_prop = MAILMOVE_TIME_UNSET;
   self->t_practical = MAILMOVE_TIME_UNSET;
+  self->ns_vantages = g_ptr_array_new_with_free_func (g_object_unref);
+  self->ns_sets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->old_ns_ips = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->t_delegation = MAILMOVE_TIME_UNSET;
+  self->delegation_ns = g_ptr_array_new_with_free_func (g_free);
+  self->delegation_addrs = g_ptr_array_new_with_free_func (g_free);
 }
 
 MailmovePropagation *
@@ -418,6 +458,84 @@ mailmove_propagation_set_policy (MailmovePropagation *self, const MailmovePolicy
   g_return_if_fail (MAILMOVE_IS_PROPAGATION (self));
   g_return_if_fail (policy != NULL);
   self->policy = *policy;
+}
+
+const char *
+mailmove_ns_set_to_label (MailmoveNsSet set)
+{
+  switch (set)
+    {
+    case MAILMOVE_NS_SET_OLD:
+      return "old-ns";
+    case MAILMOVE_NS_SET_NEW:
+      return "new-ns";
+    case MAILMOVE_NS_SET_NONE:
+    default:
+      return NULL;
+    }
+}
+
+gboolean
+mailmove_propagation_add_nameserver (MailmovePropagation *self, MailmoveNsSet set, const char *spec, GError **error)
+{
+  g_autoptr (GSocketConnectable) parsed = NULL;
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autoptr (MailmoveVantage) v = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *ip = NULL;
+  const char *host;
+  guint16 port;
+
+  g_return_val_if_fail (MAILMOVE_IS_PROPAGATION (self), FALSE);
+  g_return_val_if_fail (set == MAILMOVE_NS_SET_OLD || set == MAILMOVE_NS_SET_NEW, FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+
+  parsed = strlen (spec) <= 64 ? g_network_address_parse (spec, 53, NULL) : NULL;
+  host = parsed != NULL ? g_network_address_get_hostname (G_NETWORK_ADDRESS (parsed)) : NULL;
+  inet = host != NULL ? g_inet_address_new_from_string (host) : NULL;
+  if (inet == NULL)
+    {
+      g_set_error (error, MAILMOVE_PROPAGATION_ERROR, MAILMOVE_PROPAGATION_ERROR_INVALID,
+                   _("“%s” is not a name server address: use an IP address, IP:PORT or [IPv6]:PORT."), spec);
+      return FALSE;
+    }
+  port = g_network_address_get_port (G_NETWORK_ADDRESS (parsed));
+  ip = mailmove_verdict_normalize_address (inet);
+  name = g_strdup_printf ("%s %s", mailmove_ns_set_to_label (set), spec);
+  v = mailmove_vantage_new_dns (MAILMOVE_VANTAGE_ROLE_AUTHORITATIVE, ip, port, name, self->timeout_ms, error);
+  if (v == NULL)
+    return FALSE;
+  if (g_hash_table_contains (self->ns_sets, mailmove_vantage_get_id (v)))
+    return TRUE;
+  g_hash_table_insert (self->ns_sets, g_strdup (mailmove_vantage_get_id (v)), GINT_TO_POINTER (set));
+  if (set == MAILMOVE_NS_SET_OLD)
+    g_hash_table_add (self->old_ns_ips, g_steal_pointer (&ip));
+  /* New ones first: after the move they are the authoritative truth (findings read the first MX set). */
+  if (set == MAILMOVE_NS_SET_NEW)
+    g_ptr_array_insert (self->ns_vantages, 0, g_steal_pointer (&v));
+  else
+    g_ptr_array_add (self->ns_vantages, g_steal_pointer (&v));
+  return TRUE;
+}
+
+gboolean
+mailmove_propagation_get_delegation (MailmovePropagation *self, gboolean *out_moved, gint64 *out_t_delegation,
+                                     guint32 *out_ttl)
+{
+  g_return_val_if_fail (MAILMOVE_IS_PROPAGATION (self), FALSE);
+  if (out_moved != NULL)
+    *out_moved = self->delegation_moved;
+  if (out_t_delegation != NULL)
+    *out_t_delegation = self->t_delegation;
+  if (out_ttl != NULL)
+    *out_ttl = self->delegation_ttl;
+  return self->delegation_read;
+}
+
+static MailmoveNsSet
+ns_set_of (MailmovePropagation *self, MailmoveVantage *v)
+{
+  return (MailmoveNsSet) GPOINTER_TO_INT (g_hash_table_lookup (self->ns_sets, mailmove_vantage_get_id (v)));
 }
 
 void
@@ -782,6 +900,23 @@ soa_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDns
 }
 
 static void
+ns_ttl_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDnsMessage *msg,
+               gboolean has_forced, MailmoveVerdict forced, const char *error)
+{
+  Run *run = data;
+
+  if (has_forced)
+    return;
+  for (guint i = 0; i < mailmove_dns_message_get_n_records (msg, MAILMOVE_DNS_SECTION_ANSWER); i++)
+    {
+      const MailmoveDnsRecord *r = mailmove_dns_message_get_record (msg, MAILMOVE_DNS_SECTION_ANSWER, i);
+
+      if (r->type == MAILMOVE_DNS_TYPE_NS && mailmove_dns_name_equal (r->name, name))
+        run->ns_ttl = MAX (run->ns_ttl, r->ttl);
+    }
+}
+
+static void
 start_run (Check *c, VantageCheck *vc)
 {
   MailmovePropagation *self = c->self;
@@ -803,6 +938,9 @@ start_run (Check *c, VantageCheck *vc)
   start_query (c, vc->vantage, self->domain, MAILMOVE_DNS_TYPE_MX, mx_answer, run);
   if (run->authoritative)
     start_query (c, vc->vantage, c->apex != NULL ? c->apex : self->domain, MAILMOVE_DNS_TYPE_SOA, soa_answer, run);
+  /* The zone's own NS TTL: resolvers that asked the old servers keep their NS set that long (RFC 2181 §5.4.1). */
+  if (run->authoritative && self->ns_vantages->len > 0)
+    start_query (c, vc->vantage, c->apex != NULL ? c->apex : self->domain, MAILMOVE_DNS_TYPE_NS, ns_ttl_answer, run);
 }
 
 /* Later samples of an anycast resolver go out a little later, so they are more likely to reach another
@@ -1046,6 +1184,170 @@ apex_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDn
       return;
     }
   start_query (c, c->lookup, c->apex, MAILMOVE_DNS_TYPE_NS, ns_answer, NULL);
+  start_parent_discovery (c, c->apex);
+}
+
+/* ---- the parent's delegation (name server moves) ---- */
+
+static void
+add_unique (GPtrArray *a, char *s)
+{
+  if (g_ptr_array_find_with_equal_func (a, s, g_str_equal, NULL))
+    g_free (s);
+  else
+    g_ptr_array_add (a, s);
+}
+
+static void
+delegation_addr_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDnsMessage *msg,
+                        gboolean has_forced, MailmoveVerdict forced, const char *error)
+{
+  g_autoptr (GPtrArray) recs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) chain = g_ptr_array_new_with_free_func (g_free);
+
+  if (has_forced)
+    return;
+  g_free (follow_chain (msg, name, type, recs, chain, NULL));
+  for (guint i = 0; i < recs->len; i++)
+    {
+      const MailmoveDnsRecord *r = g_ptr_array_index (recs, i);
+
+      if (r->address != NULL)
+        add_unique (c->delegation_addrs, mailmove_verdict_normalize_address (r->address));
+    }
+}
+
+/* The parent answers with a referral (AA=0, NS in the authority section, glue in the additional one): that
+ * forces LAME on an authoritative channel, but the message is what we want. */
+static void
+delegation_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDnsMessage *msg,
+                   gboolean has_forced, MailmoveVerdict forced, const char *error)
+{
+  if (msg == NULL || mailmove_dns_message_get_rcode (msg) != MAILMOVE_DNS_RCODE_NOERROR)
+    return;
+  for (guint s = MAILMOVE_DNS_SECTION_ANSWER; s <= MAILMOVE_DNS_SECTION_AUTHORITY; s++)
+    for (guint i = 0; i < mailmove_dns_message_get_n_records (msg, s); i++)
+      {
+        const MailmoveDnsRecord *r = mailmove_dns_message_get_record (msg, s, i);
+
+        if (r->type != MAILMOVE_DNS_TYPE_NS || r->target == NULL || !mailmove_dns_name_equal (r->name, name)
+            || c->delegation_ns->len >= MAX_DELEGATION_NAMES)
+          continue;
+        c->delegation_read = TRUE;
+        c->delegation_ttl = MAX (c->delegation_ttl, r->ttl);
+        add_unique (c->delegation_ns, lower_name (r->target));
+      }
+  for (guint i = 0; i < c->delegation_ns->len; i++)
+    {
+      const char *ns = g_ptr_array_index (c->delegation_ns, i);
+      gboolean glue = FALSE;
+
+      for (guint j = 0; j < mailmove_dns_message_get_n_records (msg, MAILMOVE_DNS_SECTION_ADDITIONAL); j++)
+        {
+          const MailmoveDnsRecord *r = mailmove_dns_message_get_record (msg, MAILMOVE_DNS_SECTION_ADDITIONAL, j);
+
+          if ((r->type == MAILMOVE_DNS_TYPE_A || r->type == MAILMOVE_DNS_TYPE_AAAA) && r->address != NULL
+              && mailmove_dns_name_equal (r->name, ns))
+            {
+              glue = TRUE;
+              add_unique (c->delegation_addrs, mailmove_verdict_normalize_address (r->address));
+            }
+        }
+      /* Out-of-zone name servers come without glue: their addresses are ordinary lookups. */
+      if (!glue && c->lookup != NULL && g_hash_table_add (c->delegation_lookups, g_strdup (ns)))
+        {
+          start_query (c, c->lookup, ns, MAILMOVE_DNS_TYPE_A, delegation_addr_answer, NULL);
+          start_query (c, c->lookup, ns, MAILMOVE_DNS_TYPE_AAAA, delegation_addr_answer, NULL);
+        }
+    }
+}
+
+static void
+parent_addr_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDnsMessage *msg,
+                    gboolean has_forced, MailmoveVerdict forced, const char *error)
+{
+  g_autoptr (GPtrArray) addrs = NULL;
+
+  if (has_forced)
+    return;
+  addrs = answer_strings (msg, name, type);
+  for (guint i = 0; i < addrs->len && c->parent_addresses->len < MAX_PARENT_ADDRESSES; i++)
+    g_ptr_array_add (c->parent_addresses, g_strdup_printf ("%s\n%s", name, (char *) g_ptr_array_index (addrs, i)));
+}
+
+static void
+parent_ns_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDnsMessage *msg,
+                  gboolean has_forced, MailmoveVerdict forced, const char *error)
+{
+  g_autoptr (GPtrArray) recs = g_ptr_array_new ();
+  g_autoptr (GPtrArray) chain = g_ptr_array_new_with_free_func (g_free);
+
+  if (has_forced)
+    return;
+  g_free (follow_chain (msg, name, MAILMOVE_DNS_TYPE_NS, recs, chain, NULL));
+  for (guint i = 0; i < recs->len && i < MAX_PARENT_ADDRESSES; i++)
+    {
+      const MailmoveDnsRecord *r = g_ptr_array_index (recs, i);
+
+      if (r->target == NULL)
+        continue;
+      start_query (c, c->lookup, r->target, MAILMOVE_DNS_TYPE_A, parent_addr_answer, NULL);
+      start_query (c, c->lookup, r->target, MAILMOVE_DNS_TYPE_AAAA, parent_addr_answer, NULL);
+    }
+}
+
+static void
+parent_soa_answer (Check *c, gpointer data, const char *name, guint16 type, MailmoveDnsMessage *msg,
+                   gboolean has_forced, MailmoveVerdict forced, const char *error)
+{
+  if (has_forced)
+    return;   /* no parent found: the delegation is simply not read (the JSON says so) */
+  for (guint s = MAILMOVE_DNS_SECTION_ANSWER; s <= MAILMOVE_DNS_SECTION_AUTHORITY && c->parent_apex == NULL; s++)
+    for (guint i = 0; i < mailmove_dns_message_get_n_records (msg, s); i++)
+      {
+        const MailmoveDnsRecord *r = mailmove_dns_message_get_record (msg, s, i);
+
+        if (r->type == MAILMOVE_DNS_TYPE_SOA)
+          {
+            c->parent_apex = lower_name (r->name);
+            break;
+          }
+      }
+  if (c->parent_apex != NULL)
+    start_query (c, c->lookup, c->parent_apex, MAILMOVE_DNS_TYPE_NS, parent_ns_answer, NULL);
+}
+
+/* The zone above @apex: its SOA gives the parent zone's apex, its NS the servers that hold the delegation. */
+static void
+start_parent_discovery (Check *c, const char *apex)
+{
+  const char *dot = strchr (apex, '.');
+
+  if (c->self->ns_vantages->len == 0 || c->lookup == NULL || dot == NULL || dot[1] == '\0')
+    return;
+  start_query (c, c->lookup, dot + 1, MAILMOVE_DNS_TYPE_SOA, parent_soa_answer, NULL);
+}
+
+static void
+start_delegation_queries (Check *c)
+{
+  const char *apex = c->apex != NULL ? c->apex : c->self->domain;
+
+  for (guint i = 0; i < c->parent_addresses->len; i++)
+    {
+      g_auto (GStrv) parts = g_strsplit (g_ptr_array_index (c->parent_addresses, i), "\n", 2);
+      g_autofree char *display = g_strdup_printf ("%s (%s)", parts[0], parts[1]);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MailmoveVantage) v = mailmove_vantage_new_dns (MAILMOVE_VANTAGE_ROLE_AUTHORITATIVE, parts[1], 53,
+                                                                display, c->self->timeout_ms, &error);
+
+      if (v == NULL)
+        {
+          g_debug ("parent vantage %s: %s", parts[1], error->message);
+          continue;
+        }
+      start_query (c, v, apex, MAILMOVE_DNS_TYPE_NS, delegation_answer, NULL);
+    }
 }
 
 /* ---- phases ---- */
@@ -1057,8 +1359,19 @@ start_checks (Check *c)
   guint n_sel = self->dkim_selectors != NULL ? g_strv_length (self->dkim_selectors) : 0;
 
   c->phase = PHASE_CHECK;
-  if (c->discovery_error == NULL && self->discover && c->ns_addresses->len == 0)
+  if (c->discovery_error == NULL && self->discover && c->ns_addresses->len == 0 && self->ns_vantages->len == 0)
     c->discovery_error = g_strdup_printf (_("The name servers of %s have no addresses."), self->domain);
+  /* A name server move: both sets are asked whether the zone's NS records (as a resolver has them) list
+   * them or not; discovered addresses already among them keep their label. */
+  for (guint i = 0; i < self->ns_vantages->len; i++)
+    {
+      VantageCheck *vc = g_new0 (VantageCheck, 1);
+
+      vc->vantage = g_object_ref (g_ptr_array_index (self->ns_vantages, i));
+      vc->runs = g_ptr_array_new_with_free_func ((GDestroyNotify) run_free);
+      g_ptr_array_add (c->vcs, vc);
+    }
+  start_delegation_queries (c);
   for (guint i = 0; i < c->ns_addresses->len; i++)
     {
       g_auto (GStrv) parts = g_strsplit (g_ptr_array_index (c->ns_addresses, i), "\n", 2);
@@ -1286,6 +1599,7 @@ observe (MailmovePropagation *self, VantageCheck *vc, GHashTable *auth_view, GHa
   gboolean first = TRUE;
 
   o->vantage = g_object_ref (vc->vantage);
+  o->ns_set = ns_set_of (self, vc->vantage);
   o->observed_at = now;
   o->deadline = MAILMOVE_TIME_UNSET;
   o->addresses = g_ptr_array_new_with_free_func (g_free);
@@ -1326,7 +1640,11 @@ observe (MailmovePropagation *self, VantageCheck *vc, GHashTable *auth_view, GHa
     return o;
   /* Deadlines count only once the authoritative side serves the new data: before that, a cache that
    * refetches still gets the old data, legitimately. */
-  if (switched && (o->verdict == MAILMOVE_VERDICT_OLD || o->verdict == MAILMOVE_VERDICT_MIXED))
+  /* While resolvers may still hold the old delegation they refetch the old data from the old name servers,
+   * legitimately: that is not serve-stale, and the deadlines count afresh once that window is over. */
+  if (self->in_delegation_window)
+    g_hash_table_remove (self->last_deadline, mailmove_vantage_get_id (vc->vantage));
+  else if (switched && (o->verdict == MAILMOVE_VERDICT_OLD || o->verdict == MAILMOVE_VERDICT_MIXED))
     {
       gint64 *last = g_hash_table_lookup (self->last_deadline, mailmove_vantage_get_id (vc->vantage));
 
@@ -1363,6 +1681,7 @@ compute_findings (Check *c, GHashTable *auth_ttl, gint64 now, gboolean switched)
   g_autoptr (GArray) spf = g_array_new (FALSE, TRUE, sizeof (MailmoveDnsFindingSpf));
   g_autoptr (GArray) mx = g_array_new (FALSE, TRUE, sizeof (MailmoveDnsFindingMx));
   g_autoptr (GPtrArray) strings = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) old_ns = g_ptr_array_new ();
   MailmoveDnsFindingsInput in = { 0 };
   GHashTableIter iter;
   gpointer key, value;
@@ -1424,6 +1743,9 @@ compute_findings (Check *c, GHashTable *auth_ttl, gint64 now, gboolean switched)
       VantageCheck *vc = g_ptr_array_index (c->vcs, i);
       Run *run = vc->runs->len > 0 ? g_ptr_array_index (vc->runs, 0) : NULL;
 
+      /* After the move the old name servers are not the domain's DNS any more. */
+      if (self->delegation_moved && ns_set_of (self, vc->vantage) == MAILMOVE_NS_SET_OLD)
+        continue;
       if (run != NULL && !run->has_forced && run->mx->len > 0)
         source = run;
     }
@@ -1449,6 +1771,31 @@ compute_findings (Check *c, GHashTable *auth_ttl, gint64 now, gboolean switched)
   in.mx = (const MailmoveDnsFindingMx *) (void *) mx->data;
   in.n_mx = mx->len;
 
+  /* Old name servers that still give the old server while the new ones give the new server. */
+  {
+    gboolean new_ns_new = FALSE;
+
+    for (guint i = 0; i < self->observations->len; i++)
+      {
+        MailmovePropagationObservation *o = g_ptr_array_index (self->observations, i);
+
+        if (o->ns_set == MAILMOVE_NS_SET_NEW && o->verdict == MAILMOVE_VERDICT_NEW)
+          new_ns_new = TRUE;
+      }
+    for (guint i = 0; new_ns_new && i < self->observations->len; i++)
+      {
+        MailmovePropagationObservation *o = g_ptr_array_index (self->observations, i);
+
+        if (o->ns_set == MAILMOVE_NS_SET_OLD
+            && (o->verdict == MAILMOVE_VERDICT_OLD || o->verdict == MAILMOVE_VERDICT_MIXED))
+          g_ptr_array_add (old_ns, (gpointer) mailmove_vantage_get_name (o->vantage));
+      }
+    g_ptr_array_add (old_ns, NULL);
+    in.old_ns_serving_old = (const char *const *) old_ns->pdata;
+    in.delegation_ttl = self->delegation_ttl;
+    in.delegation_moved = self->delegation_moved;
+  }
+
   g_ptr_array_set_size (self->findings, 0);
   {
     g_autoptr (GPtrArray) found = mailmove_dns_findings_compute (&in);
@@ -1465,7 +1812,8 @@ compute (Check *c)
   g_autoptr (GHashTable) auth_view = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) rrset_free);
   g_autoptr (GHashTable) auth_ttl = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   gboolean all_new = c->n_auth > 0, serial_agree = TRUE;
-  guint32 serial = 0;
+  guint32 group_serial[3] = { 0, 0, 0 };
+  guint n_counted = 0;
   g_autoptr (GArray) sched_old = g_array_new (FALSE, TRUE, sizeof (MailmoveScheduleVantage));
   MailmoveScheduleInput input = { 0 };
   g_autoptr (MailmoveSchedule) schedule = NULL;
@@ -1478,15 +1826,41 @@ compute (Check *c)
   g_clear_pointer (&self->auth_error_message, g_free);
   self->auth_error = FALSE;
 
+  /* The delegation: moved once the parent names servers and none of them is in the old set. */
+  self->delegation_read = c->delegation_read;
+  self->delegation_moved = c->delegation_read && g_hash_table_size (self->old_ns_ips) > 0
+                           && c->delegation_addrs->len > 0;
+  for (guint i = 0; i < c->delegation_addrs->len; i++)
+    if (g_hash_table_contains (self->old_ns_ips, g_ptr_array_index (c->delegation_addrs, i)))
+      self->delegation_moved = FALSE;
+  g_ptr_array_set_size (self->delegation_ns, 0);
+  g_ptr_array_set_size (self->delegation_addrs, 0);
+  for (guint i = 0; i < c->delegation_ns->len; i++)
+    g_ptr_array_add (self->delegation_ns, g_strdup (g_ptr_array_index (c->delegation_ns, i)));
+  for (guint i = 0; i < c->delegation_addrs->len; i++)
+    g_ptr_array_add (self->delegation_addrs, g_strdup (g_ptr_array_index (c->delegation_addrs, i)));
+
   /* The authoritative side first: its view is what "new" means for every other vantage. */
   for (guint i = 0; i < c->n_auth; i++)
     {
       VantageCheck *vc = g_ptr_array_index (c->vcs, i);
       MailmovePropagationObservation *o = observe (self, vc, NULL, NULL, now, FALSE);
+      /* Once the delegation moved, the old name servers may go on serving the old data (or stop answering):
+       * they no longer say whether the switch happened, only how long resolvers may still hear them. */
+      gboolean counts = !(self->delegation_moved && o->ns_set == MAILMOVE_NS_SET_OLD);
 
       for (guint r = 0; r < vc->runs->len; r++)
         {
           Run *run = g_ptr_array_index (vc->runs, r);
+
+          if (o->ns_set == MAILMOVE_NS_SET_OLD)
+            {
+              self->old_ns_ns_ttl = MAX (self->old_ns_ns_ttl, run->ns_ttl);
+              g_hash_table_iter_init (&iter, run->rrsets);
+              while (g_hash_table_iter_next (&iter, &key, &value))
+                if (is_chain_type (key))
+                  self->old_ns_record_ttl = MAX (self->old_ns_record_ttl, ((RRset *) value)->ttl);
+            }
 
           g_hash_table_iter_init (&iter, run->rrsets);
           while (g_hash_table_iter_next (&iter, &key, &value))
@@ -1507,11 +1881,18 @@ compute (Check *c)
                 }
             }
         }
+      if (!counts)
+        {
+          g_ptr_array_add (self->observations, o);
+          continue;
+        }
+      n_counted++;
       if (o->verdict != MAILMOVE_VERDICT_NEW)
         all_new = FALSE;
-      if (o->serial == 0 || (serial != 0 && o->serial != serial))
+      /* Each set of name servers has its own serials. */
+      if (o->serial == 0 || (group_serial[o->ns_set] != 0 && o->serial != group_serial[o->ns_set]))
         serial_agree = FALSE;
-      serial = o->serial;
+      group_serial[o->ns_set] = o->serial;
       if (mailmove_verdict_is_error (o->verdict) && !self->auth_error)
         {
           self->auth_error = TRUE;
@@ -1533,6 +1914,37 @@ compute (Check *c)
       g_free (self->auth_error_message);
       self->auth_error_message = g_strdup_printf (_("No authoritative server of %s could be asked."), self->domain);
     }
+  /* Only old name servers answered (the new ones are unknown or unreachable): nothing says "switched". */
+  if (n_counted == 0)
+    {
+      all_new = FALSE;
+      if (self->delegation_moved && !self->auth_error)
+        {
+          self->auth_error = TRUE;
+          g_free (self->auth_error_message);
+          self->auth_error_message = g_strdup_printf (_("The parent zone delegates %s to new name servers, but none "
+                                                        "of them could be asked: give them with --new-ns."),
+                                                      self->domain);
+        }
+    }
+  if (self->delegation_moved)
+    {
+      if (self->t_delegation == MAILMOVE_TIME_UNSET)
+        self->t_delegation = (self->switched_at != MAILMOVE_TIME_UNSET && self->switched_at <= now)
+                               ? self->switched_at : now;
+    }
+  else
+    {
+      self->t_delegation = MAILMOVE_TIME_UNSET;
+      if (c->delegation_read)
+        self->delegation_ttl_before = MAX (self->delegation_ttl_before, c->delegation_ttl);
+    }
+  self->delegation_ttl = MAX (MAX (self->delegation_ttl_before, c->delegation_ttl), self->old_ns_ns_ttl);
+  self->in_delegation_window
+    = self->delegation_moved && self->t_delegation != MAILMOVE_TIME_UNSET
+      && now < self->t_delegation
+                 + ((GTimeSpan) self->delegation_ttl + (GTimeSpan) self->old_ns_record_ttl) * G_TIME_SPAN_SECOND;
+
   for (guint i = c->n_auth; i < c->vcs->len; i++)
     g_ptr_array_add (self->observations, observe (self, g_ptr_array_index (c->vcs, i), auth_view, auth_ttl, now,
                                                   all_new && serial_agree));
@@ -1625,6 +2037,10 @@ compute (Check *c)
     input.n_old_vantages = sched_old->len;
     input.last_legacy_arrival = MAILMOVE_TIME_UNSET;
     input.policy = self->policy;
+    input.ns_moved = self->delegation_moved;
+    input.t_delegation = self->t_delegation;
+    input.delegation_ttl = self->delegation_ttl;
+    input.old_ns_ttl = self->old_ns_record_ttl;
     self->negative_ttl = input.negative_ttl;
     schedule = mailmove_schedule_compute (&input);
     self->t_prop = mailmove_schedule_get_t_prop (schedule);
@@ -1675,6 +2091,10 @@ mailmove_propagation_check_async (MailmovePropagation *self, GCancellable *cance
   c->vcs = g_ptr_array_new_with_free_func ((GDestroyNotify) vantage_check_free);
   c->spf_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) spf_entry_free);
   c->started_at = mailmove_clock_now ();
+  c->parent_addresses = g_ptr_array_new_with_free_func (g_free);
+  c->delegation_ns = g_ptr_array_new_with_free_func (g_free);
+  c->delegation_addrs = g_ptr_array_new_with_free_func (g_free);
+  c->delegation_lookups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_task_set_task_data (task, c, (GDestroyNotify) check_free);
 
   /* The recursive vantage for discovery and findings: the system resolver(s), else the given ones, else any;
@@ -1702,6 +2122,8 @@ mailmove_propagation_check_async (MailmovePropagation *self, GCancellable *cance
       else
         start_query (c, c->lookup, self->domain, MAILMOVE_DNS_TYPE_SOA, apex_answer, NULL);
     }
+  else
+    start_parent_discovery (c, self->domain);
   maybe_advance (c);
 }
 
@@ -1870,9 +2292,39 @@ mailmove_propagation_to_json (MailmovePropagation *self)
         json_builder_add_string_value (b, o->error);
       else
         json_builder_add_null_value (b);
+      json_builder_set_member_name (b, "ns_set");
+      if (o->ns_set != MAILMOVE_NS_SET_NONE)
+        json_builder_add_string_value (b, mailmove_ns_set_to_label (o->ns_set));
+      else
+        json_builder_add_null_value (b);
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  json_builder_set_member_name (b, "delegation");
+  if (self->delegation_read)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "nameservers");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < self->delegation_ns->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (self->delegation_ns, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "addresses");
+      json_builder_begin_array (b);
+      for (guint i = 0; i < self->delegation_addrs->len; i++)
+        json_builder_add_string_value (b, g_ptr_array_index (self->delegation_addrs, i));
+      json_builder_end_array (b);
+      json_builder_set_member_name (b, "moved");
+      json_builder_add_boolean_value (b, self->delegation_moved);
+      mailmove_json_add_time (b, "t_delegation", self->t_delegation);
+      json_builder_set_member_name (b, "ttl");
+      json_builder_add_int_value (b, self->delegation_ttl);
+      json_builder_set_member_name (b, "old_ns_ttl");
+      json_builder_add_int_value (b, self->old_ns_record_ttl);
+      json_builder_end_object (b);
+    }
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "findings");
   json_builder_begin_array (b);
   for (guint i = 0; i < self->findings->len; i++)
@@ -1912,7 +2364,13 @@ mailmove_propagation_record_evidence (MailmovePropagation *self, MailmoveAccount
   for (guint i = 0; observations != NULL && i < observations->len; i++)
     {
       const MailmovePropagationObservation *o = g_ptr_array_index (observations, i);
-      MailmoveObservation rec = {
+      MailmoveObservation rec;
+
+      /* After the move the old name servers are not the domain's DNS: their old answers are the delegation
+       * term's business, not a vantage point still old. */
+      if (self->delegation_moved && o->ns_set == MAILMOVE_NS_SET_OLD)
+        continue;
+      rec = (MailmoveObservation) {
         .vantage = (char *) mailmove_vantage_get_id (o->vantage),
         .kind = mailmove_vantage_get_role (o->vantage) == MAILMOVE_VANTAGE_ROLE_AUTHORITATIVE
                     ? MAILMOVE_VANTAGE_AUTHORITATIVE
@@ -1944,6 +2402,21 @@ mailmove_propagation_record_evidence (MailmovePropagation *self, MailmoveAccount
                 .previous_ttl = records[i].previous_ttl,
                 .lowered_at = records[i].lowered_at,
                 .is_new_name = records[i].is_new_name,
+              };
+
+              mailmove_account_pair_add_record (pair, &rec);
+            }
+          /* A moved delegation keeps resolvers on the old name servers for its TTL, and what they got there
+           * for the old records' TTL: one "NS" record of that sum carries it into the pair's schedule. */
+          if (self->delegation_moved)
+            {
+              MailmoveRecordEvidence rec = {
+                .name = self->domain,
+                .type = (char *) "NS",
+                .ttl = (guint32) MIN ((guint64) self->delegation_ttl + self->old_ns_record_ttl, G_MAXUINT32),
+                .previous_ttl = 0,
+                .lowered_at = MAILMOVE_TIME_UNSET,
+                .is_new_name = FALSE,
               };
 
               mailmove_account_pair_add_record (pair, &rec);

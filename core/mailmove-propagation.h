@@ -39,6 +39,13 @@ typedef enum {
   MAILMOVE_PROPAGATION_FLAG_STALE = 1 << 1,      /* after the switch, old data past the deadline it announced */
 } MailmovePropagationFlags;
 
+/* Which set of name servers an authoritative vantage belongs to when the domain's DNS moves with the mail. */
+typedef enum {
+  MAILMOVE_NS_SET_NONE,   /* found from the zone's NS records, not part of a move */
+  MAILMOVE_NS_SET_OLD,    /* "old-ns": the name servers the parent delegated to before */
+  MAILMOVE_NS_SET_NEW,    /* "new-ns": the name servers the parent delegates to after the move */
+} MailmoveNsSet;
+
 /* What one vantage point answered in one check. */
 typedef struct {
   MailmoveVantage *vantage;       /* (owned) */
@@ -51,6 +58,7 @@ typedef struct {
   guint32 serial;                 /* authoritative vantages: SOA serial (0 unknown) */
   GPtrArray *addresses;           /* (element-type utf8) (owned) addresses it gave, normalised, sorted */
   char *error;                    /* (owned) (nullable) transport error message */
+  MailmoveNsSet ns_set;           /* authoritative vantages of a name server move; else NONE */
 } MailmovePropagationObservation;
 
 #define MAILMOVE_TYPE_PROPAGATION (mailmove_propagation_get_type ())
@@ -73,6 +81,22 @@ void mailmove_propagation_set_switch_at (MailmovePropagation *self, gint64 switc
  * authoritative address serves the new data.  Otherwise t_auth is the first check that saw it. */
 void mailmove_propagation_set_switched_at (MailmovePropagation *self, gint64 switched_at);
 void mailmove_propagation_set_policy (MailmovePropagation *self, const MailmovePolicy *policy);
+/* The name servers move with the mail: @spec ("IP", "IP:PORT", "[IPv6]:PORT") is one address of the old or the
+ * new set.  Each becomes an authoritative vantage named "old-ns …"/"new-ns …", asked in every check whether
+ * discovery finds it or not.  Every check also reads the domain's delegation from the parent zone's servers:
+ * once the parent delegates to none of the old set, the old name servers no longer decide t_auth (they may
+ * keep serving the old data), and T_prop gets the delegation term (mailmove-schedule.h).  Call before the
+ * first check, after set_timeout.  MAILMOVE_PROPAGATION_ERROR_INVALID for a bad @spec. */
+gboolean mailmove_propagation_add_nameserver (MailmovePropagation *self, MailmoveNsSet set, const char *spec,
+                                              GError **error);
+/* "old-ns", "new-ns", or NULL for NONE. */
+const char *mailmove_ns_set_to_label (MailmoveNsSet set);
+/* The delegation the last check read from the parent: whether it was read, whether it names only the new set,
+ * when that was first seen (UNSET if not), and the TTL the schedule uses (max of the parent's NS TTL before the
+ * move and the old name servers' own NS TTL). */
+gboolean mailmove_propagation_get_delegation (MailmovePropagation *self, gboolean *out_moved, gint64 *out_t_delegation,
+                                              guint32 *out_ttl);
+
 /* Per-query timeout for discovered authoritative vantages (ms); 0: 2000. */
 void mailmove_propagation_set_timeout (MailmovePropagation *self, guint timeout_ms);
 

@@ -21,6 +21,7 @@ static const char *const term_names[MAILMOVE_N_TERMS] = {
   [MAILMOVE_TERM_AUTH_PLUS_TTL] = "auth_plus_ttl",
   [MAILMOVE_TERM_AUTH_PLUS_NEGATIVE] = "auth_plus_negative",
   [MAILMOVE_TERM_VANTAGE_EXPIRY] = "vantage_expiry",
+  [MAILMOVE_TERM_DELEGATION] = "delegation",
   [MAILMOVE_TERM_PRACTICAL] = "practical",
   [MAILMOVE_TERM_RETRY_HORIZON] = "retry_horizon",
   [MAILMOVE_TERM_QUIET_PERIOD] = "quiet_period",
@@ -46,6 +47,8 @@ mailmove_schedule_term_describe (MailmoveScheduleTermKind kind)
       return _("Cached “does not exist” answers for new names expire");
     case MAILMOVE_TERM_VANTAGE_EXPIRY:
       return _("Resolvers last seen with the old server expire");
+    case MAILMOVE_TERM_DELEGATION:
+      return _("Resolvers stop asking the old name servers");
     case MAILMOVE_TERM_PRACTICAL:
       return _("Propagation plus safety margin");
     case MAILMOVE_TERM_RETRY_HORIZON:
@@ -294,6 +297,33 @@ compute_vantage_term (MailmoveSchedule *self, const MailmoveScheduleInput *in)
                              or_unnamed (driver->vantage), when, driver->remaining_ttl));
 }
 
+/* A resolver that cached the old delegation just before it moved asks the old name servers until it expires, and
+ * what it gets there just before that stays cached for that record's TTL. */
+static void
+compute_delegation_term (MailmoveSchedule *self, const MailmoveScheduleInput *in)
+{
+  g_autofree char *when = NULL;
+
+  if (!in->ns_moved)
+    {
+      set_term (self, MAILMOVE_TERM_DELEGATION, FALSE, MAILMOVE_TIME_UNSET,
+                g_strdup (_("The name servers do not move")));
+      return;
+    }
+  if (in->t_delegation == MAILMOVE_TIME_UNSET)
+    {
+      set_term (self, MAILMOVE_TERM_DELEGATION, TRUE, MAILMOVE_TIME_UNSET,
+                g_strdup (_("Waiting until the parent zone delegates to the new name servers")));
+      return;
+    }
+  when = format_time (in->t_delegation);
+  set_term (self, MAILMOVE_TERM_DELEGATION, TRUE,
+            add_saturating (in->t_delegation,
+                            ((GTimeSpan) in->delegation_ttl + (GTimeSpan) in->old_ns_ttl) * G_USEC_PER_SEC),
+            g_strdup_printf (_("Delegation moved at %s: NS TTL %u s, then the old name servers’ records for %u s"),
+                             when, in->delegation_ttl, in->old_ns_ttl));
+}
+
 static char *
 waiting_for_switch (void)
 {
@@ -353,9 +383,10 @@ mailmove_schedule_compute (const MailmoveScheduleInput *in)
   compute_ttl_term (self, in);
   compute_negative_term (self, in);
   compute_vantage_term (self, in);
+  compute_delegation_term (self, in);
 
   /* T_prop: without t_auth the switch has not happened everywhere, so nothing has started to expire. */
-  self->prop_decider = decider (self, MAILMOVE_TERM_AUTH_PLUS_TTL, MAILMOVE_TERM_VANTAGE_EXPIRY, &missing);
+  self->prop_decider = decider (self, MAILMOVE_TERM_AUTH_PLUS_TTL, MAILMOVE_TERM_DELEGATION, &missing);
   if (in->t_auth == MAILMOVE_TIME_UNSET || missing || self->prop_decider == MAILMOVE_N_TERMS)
     {
       self->t_prop = MAILMOVE_TIME_UNSET;

@@ -39,6 +39,12 @@ typedef struct {
   gsize n_old_vantages;
   gint64 last_legacy_arrival;          /* newest arrival in the legacy Inbox; UNSET if none seen */
   MailmovePolicy policy;
+  /* The name servers moved too (the parent's delegation now names only the new ones): resolvers that cached the
+   * old delegation ask the old name servers until it expires, and keep what those give for its TTL. */
+  gboolean ns_moved;
+  gint64 t_delegation;                 /* when the parent was first seen delegating to the new set */
+  guint32 delegation_ttl;              /* max(parent's NS TTL before the move, the old servers' own NS TTL) */
+  guint32 old_ns_ttl;                  /* the largest TTL of the changed chain on the old name servers */
 } MailmoveScheduleInput;
 
 /* The terms, in the order design.md states them. */
@@ -46,6 +52,7 @@ typedef enum {
   MAILMOVE_TERM_AUTH_PLUS_TTL,          /* t_auth + max effective TTL_old */
   MAILMOVE_TERM_AUTH_PLUS_NEGATIVE,     /* t_auth + negative-cache TTL */
   MAILMOVE_TERM_VANTAGE_EXPIRY,         /* max over OLD vantages of observed_at + remaining_ttl */
+  MAILMOVE_TERM_DELEGATION,             /* t_delegation + delegation_ttl + old_ns_ttl (name servers moved) */
   MAILMOVE_TERM_PRACTICAL,              /* T_prop + margin */
   MAILMOVE_TERM_RETRY_HORIZON,          /* t_auth + retry_horizon */
   MAILMOVE_TERM_QUIET_PERIOD,           /* last_legacy_arrival + quiet_period */

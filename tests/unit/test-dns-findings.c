@@ -152,6 +152,50 @@ test_dns_findings_mx (void **state)
     }
 }
 
+/* Name servers that move: the old set still giving the old server is a finding, before and after the move. */
+static void
+test_dns_findings_old_nameservers (void **state)
+{
+  static const char *const none[] = { NULL };
+  static const char *const one[] = { "old-ns 127.0.10.1", NULL };
+  static const char *const two[] = { "old-ns 127.0.10.1", "old-ns 127.0.10.2", NULL };
+  const struct {
+    const char *const *old_ns;
+    gboolean moved;
+    guint expect;
+    const char *in_message;
+  } rows[] = {
+    { NULL, FALSE, 0, NULL },
+    { none, TRUE, 0, NULL },
+    { one, FALSE, 1, "after the delegation moves" },
+    { two, TRUE, 1, "old-ns 127.0.10.1, old-ns 127.0.10.2" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      MailmoveDnsFindingsInput in = { 0 };
+      g_autoptr (GPtrArray) f = NULL;
+      const MailmoveDnsFinding *x;
+
+      in.domain = "example.jp";
+      in.switch_at = MAILMOVE_TIME_UNSET;
+      in.switched = rows[i].moved;
+      in.old_ns_serving_old = rows[i].old_ns;
+      in.delegation_ttl = 86400;
+      in.delegation_moved = rows[i].moved;
+      f = mailmove_dns_findings_compute (&in);
+      assert_int_equal (count_kind (f, MAILMOVE_DNS_FINDING_OLD_NAMESERVERS), rows[i].expect);
+      if (rows[i].expect == 0)
+        continue;
+      x = first_kind (f, MAILMOVE_DNS_FINDING_OLD_NAMESERVERS);
+      assert_string_equal (x->subject, "example.jp NS");
+      assert_non_null (strstr (x->message, rows[i].in_message));
+      assert_non_null (strstr (x->message, "86400"));
+      assert_non_null (strstr (x->fix, "old name servers"));
+    }
+  assert_string_equal (mailmove_dns_finding_kind_to_string (MAILMOVE_DNS_FINDING_OLD_NAMESERVERS), "old-nameservers");
+}
+
 static void
 test_dns_findings_names (void **state)
 {
@@ -167,6 +211,7 @@ main (void)
     cmocka_unit_test (test_dns_findings_ttl),
     cmocka_unit_test (test_dns_findings_spf_dkim_dmarc),
     cmocka_unit_test (test_dns_findings_mx),
+    cmocka_unit_test (test_dns_findings_old_nameservers),
     cmocka_unit_test (test_dns_findings_names),
   };
 

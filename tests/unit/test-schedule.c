@@ -367,11 +367,64 @@ test_schedule_no_evidence_and_bad_values (void **state)
   assert_true (mailmove_schedule_get_t_safe_delete (neg) == t_switch () + 60 * SEC);
 }
 
+/* Name servers that move: a resolver that cached the old delegation just before it moved asks the old name
+ * servers until the NS TTL runs out, and keeps their records for their TTL. */
+static void
+test_schedule_delegation (void **state)
+{
+  static const struct {
+    const char *what;
+    gboolean moved;
+    gboolean known;          /* t_delegation known */
+    gint64 deleg_offset;     /* t_delegation − t_auth, seconds */
+    guint32 ns_ttl, old_ns_ttl;
+    gint64 expect_prop;      /* T_prop − t_auth, seconds; -1: UNSET */
+    MailmoveScheduleTermKind decider;
+  } rows[] = {
+    { "no move", FALSE, FALSE, 0, 86400, 3600, 300, MAILMOVE_TERM_AUTH_PLUS_TTL },
+    { "a registry's day", TRUE, TRUE, 0, 86400, 3600, 90000, MAILMOVE_TERM_DELEGATION },
+    { "seconds", TRUE, TRUE, 0, 2, 3, 300, MAILMOVE_TERM_AUTH_PLUS_TTL },
+    { "seconds, no record TTL", TRUE, TRUE, 0, 2, 0, 300, MAILMOVE_TERM_AUTH_PLUS_TTL },
+    { "moved before the switch", TRUE, TRUE, -3600, 3600, 600, 600, MAILMOVE_TERM_DELEGATION },
+    { "moved, time unknown", TRUE, FALSE, 0, 3600, 600, -1, MAILMOVE_N_TERMS },
+    { "huge TTLs saturate", TRUE, TRUE, 0, G_MAXUINT32, G_MAXUINT32, (gint64) G_MAXUINT32 * 2,
+      MAILMOVE_TERM_DELEGATION },
+  };
+  MailmoveScheduleRecord recs[] = {
+    { "example.jp", "MX", 300, 0, MAILMOVE_TIME_UNSET, FALSE },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      MailmoveScheduleInput in = input_with (recs, 1);
+      g_autoptr (MailmoveSchedule) s = NULL;
+      const MailmoveScheduleTerm *t;
+
+      in.ns_moved = rows[i].moved;
+      in.t_delegation = rows[i].known ? t_switch () + rows[i].deleg_offset * SEC : MAILMOVE_TIME_UNSET;
+      in.delegation_ttl = rows[i].ns_ttl;
+      in.old_ns_ttl = rows[i].old_ns_ttl;
+      s = mailmove_schedule_compute (&in);
+      t = term (s, MAILMOVE_TERM_DELEGATION);
+      if (rows[i].expect_prop < 0)
+        assert_true (mailmove_schedule_get_t_prop (s) == MAILMOVE_TIME_UNSET);
+      else if (mailmove_schedule_get_t_prop (s) != t_switch () + rows[i].expect_prop * SEC)
+        fail_msg ("%s: T_prop off by %" G_GINT64_FORMAT " s", rows[i].what,
+                  (mailmove_schedule_get_t_prop (s) - t_switch ()) / SEC - rows[i].expect_prop);
+      if (mailmove_schedule_get_prop_decider (s) != rows[i].decider)
+        fail_msg ("%s: decider %s", rows[i].what,
+                  mailmove_schedule_term_to_string (mailmove_schedule_get_prop_decider (s)));
+      assert_int_equal (t->applies, rows[i].moved);
+      if (!rows[i].moved)
+        assert_true (t->value == MAILMOVE_TIME_UNSET);
+    }
+}
+
 static void
 test_schedule_term_names (void **state)
 {
-  static const char *const names[] = { "auth_plus_ttl", "auth_plus_negative", "vantage_expiry", "practical",
-                                       "retry_horizon", "quiet_period", "minimum_grace" };
+  static const char *const names[] = { "auth_plus_ttl", "auth_plus_negative", "vantage_expiry", "delegation",
+                                       "practical", "retry_horizon", "quiet_period", "minimum_grace" };
 
   assert_int_equal (G_N_ELEMENTS (names), MAILMOVE_N_TERMS);
   for (int k = 0; k < MAILMOVE_N_TERMS; k++)
@@ -428,6 +481,7 @@ main (void)
     cmocka_unit_test (test_schedule_quiet_period_decides),
     cmocka_unit_test (test_schedule_policy_in_seconds),
     cmocka_unit_test (test_schedule_no_evidence_and_bad_values),
+    cmocka_unit_test (test_schedule_delegation),
     cmocka_unit_test (test_schedule_term_names),
     cmocka_unit_test (test_schedule_details_in_japanese),
   };
