@@ -29,6 +29,7 @@ struct _MailmovePlanStore
 G_DEFINE_FINAL_TYPE (MailmovePlanStore, mailmove_plan_store, G_TYPE_OBJECT)
 
 static const char *const kind_names[] = {
+  [MAILMOVE_PLAN_SOURCE_URL] = "url",
   [MAILMOVE_PLAN_SOURCE_FILE_SYSTEM] = "system",
   [MAILMOVE_PLAN_SOURCE_FILE_USER] = "user",
 };
@@ -46,6 +47,8 @@ mailmove_plan_source_kind_describe (MailmovePlanSourceKind kind)
 {
   switch (kind)
     {
+    case MAILMOVE_PLAN_SOURCE_URL:
+      return _("IT, from the network");
     case MAILMOVE_PLAN_SOURCE_FILE_SYSTEM:
       return _("IT");
     case MAILMOVE_PLAN_SOURCE_FILE_USER:
@@ -58,7 +61,7 @@ mailmove_plan_source_kind_describe (MailmovePlanSourceKind kind)
 gboolean
 mailmove_plan_source_kind_is_it (MailmovePlanSourceKind kind)
 {
-  return kind == MAILMOVE_PLAN_SOURCE_FILE_SYSTEM;
+  return kind == MAILMOVE_PLAN_SOURCE_FILE_SYSTEM || kind == MAILMOVE_PLAN_SOURCE_URL;
 }
 
 static void
@@ -77,6 +80,7 @@ entry_free (gpointer data)
 
   g_clear_object (&e->plan);
   g_ptr_array_unref (e->overrides);
+  g_free (e->refresh_error);
   g_free (e);
 }
 
@@ -201,7 +205,40 @@ load_file (MailmovePlanStore *self, const char *path, MailmovePlanSourceKind kin
   winner->kind = kind;
   winner->source = mailmove_plan_get_source (winner->plan);
   winner->overrides = g_ptr_array_new_with_free_func (override_free);
+  winner->fetched_at = MAILMOVE_TIME_UNSET;
+  winner->checked_at = MAILMOVE_TIME_UNSET;
   g_hash_table_insert (self->by_domain, g_strdup (domain), winner);
+}
+
+/* IT's plan from the network comes first.  Without a good copy, its domain is unknown: like an unreadable IT
+ * file, it keeps every user plan out until IT's plan has been fetched. */
+static void
+load_url (MailmovePlanStore *self, MailmovePlanFetch *fetch)
+{
+  MailmovePlan *plan = mailmove_plan_fetch_get_plan (fetch);
+  MailmovePlanStoreEntry *entry;
+
+  if (plan == NULL)
+    {
+      const GError *why = mailmove_plan_fetch_get_cache_error (fetch);
+
+      self->it_unreadable = TRUE;
+      add_error (self, mailmove_plan_fetch_get_url (fetch), MAILMOVE_PLAN_SOURCE_URL, NULL,
+                 why != NULL ? g_error_copy (why)
+                             : g_error_new (MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_NOT_FETCHED,
+                                            _("The plan at %s has not been fetched yet"),
+                                            mailmove_plan_fetch_get_url (fetch)));
+      return;
+    }
+  entry = g_new0 (MailmovePlanStoreEntry, 1);
+  entry->plan = g_object_ref (plan);
+  entry->kind = MAILMOVE_PLAN_SOURCE_URL;
+  entry->source = mailmove_plan_get_source (entry->plan);
+  entry->overrides = g_ptr_array_new_with_free_func (override_free);
+  entry->fetched_at = mailmove_plan_fetch_get_fetched_at (fetch);
+  entry->checked_at = mailmove_plan_fetch_get_checked_at (fetch);
+  entry->refresh_error = g_strdup (mailmove_plan_fetch_get_last_error (fetch));
+  g_hash_table_insert (self->by_domain, g_strdup (mailmove_plan_get_domain (plan)), entry);
 }
 
 static int
@@ -245,11 +282,21 @@ load_dir (MailmovePlanStore *self, const char *config_dir, MailmovePlanSourceKin
     }
 }
 
-MailmovePlanStore *
-mailmove_plan_store_new_for_dirs (const char *const *system_config_dirs, const char *user_config_dir)
+/* @url_error (owned, nullable): IT set a plan URL that cannot be used (http://, a bad CA file). */
+static MailmovePlanStore *
+store_build (MailmovePlanFetch *fetch, const char *url, GError *url_error, const char *const *system_config_dirs,
+             const char *user_config_dir)
 {
   MailmovePlanStore *self = g_object_new (MAILMOVE_TYPE_PLAN_STORE, NULL);
   g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+
+  if (url_error != NULL)
+    {
+      self->it_unreadable = TRUE;
+      add_error (self, url, MAILMOVE_PLAN_SOURCE_URL, NULL, url_error);
+    }
+  else if (fetch != NULL)
+    load_url (self, fetch);
 
   for (gsize i = 0; system_config_dirs != NULL && system_config_dirs[i] != NULL; i++)
     {
@@ -264,9 +311,33 @@ mailmove_plan_store_new_for_dirs (const char *const *system_config_dirs, const c
 }
 
 MailmovePlanStore *
+mailmove_plan_store_new_full (MailmovePlanFetch *fetch, const char *const *system_config_dirs,
+                              const char *user_config_dir)
+{
+  g_return_val_if_fail (fetch == NULL || MAILMOVE_IS_PLAN_FETCH (fetch), NULL);
+  return store_build (fetch, NULL, NULL, system_config_dirs, user_config_dir);
+}
+
+MailmovePlanStore *
+mailmove_plan_store_new_for_dirs (const char *const *system_config_dirs, const char *user_config_dir)
+{
+  return mailmove_plan_store_new_full (NULL, system_config_dirs, user_config_dir);
+}
+
+MailmovePlanStore *
 mailmove_plan_store_new (void)
 {
-  return mailmove_plan_store_new_for_dirs (g_get_system_config_dirs (), g_get_user_config_dir ());
+  g_autoptr (MailmoveSettings) settings = mailmove_settings_new (NULL);
+  g_autoptr (MailmovePlanFetch) fetch = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  if (settings != NULL)
+    {
+      fetch = mailmove_plan_fetch_new_from_settings (settings, &error);
+      url = mailmove_settings_dup_plan_url (settings);
+    }
+  return store_build (fetch, url, g_steal_pointer (&error), g_get_system_config_dirs (), g_get_user_config_dir ());
 }
 
 const MailmovePlanStoreEntry *

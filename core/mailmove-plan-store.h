@@ -8,17 +8,18 @@
 #endif
 
 #include "mailmove-plan.h"
+#include "mailmove-plan-fetch.h"
 
 G_BEGIN_DECLS
 
-/* Where a plan came from, in order of precedence (a lower value wins for the same domain).  Plans fetched
- * from IT's HTTPS URL (a later issue) will be another IT-level kind placed before FILE_USER. */
+/* Where a plan came from, in order of precedence (a lower value wins for the same domain). */
 typedef enum {
+  MAILMOVE_PLAN_SOURCE_URL,         /* IT's plan-url setting (the cached last good copy) */
   MAILMOVE_PLAN_SOURCE_FILE_SYSTEM, /* $XDG_CONFIG_DIRS/mailmove/plans/ (IT) */
   MAILMOVE_PLAN_SOURCE_FILE_USER,   /* $XDG_CONFIG_HOME/mailmove/plans/ (the user) */
 } MailmovePlanSourceKind;
 
-/* "system" / "user" for --json; stable, never translated. */
+/* "url" / "system" / "user" for --json; stable, never translated. */
 const char *mailmove_plan_source_kind_to_string (MailmovePlanSourceKind kind);
 /* "IT" / "user", translated, for people. */
 const char *mailmove_plan_source_kind_describe (MailmovePlanSourceKind kind);
@@ -38,11 +39,15 @@ typedef struct {
   MailmovePlanSourceKind kind;
   const char *source;            /* = mailmove_plan_get_source (plan) */
   GPtrArray *overrides;          /* (element-type MailmovePlanStoreOverride) files this plan overrode */
+  /* MAILMOVE_PLAN_SOURCE_URL only (else MAILMOVE_TIME_UNSET / NULL): */
+  gint64 fetched_at;             /* when this copy was downloaded */
+  gint64 checked_at;             /* when the server last confirmed it */
+  char *refresh_error;           /* (nullable) why the last refresh failed: this copy stayed in force */
 } MailmovePlanStoreEntry;
 
 /* A plan file that could not be used. */
 typedef struct {
-  char *source;                  /* path (or directory that could not be listed) */
+  char *source;                  /* path (or directory that could not be listed, or the plan URL) */
   MailmovePlanSourceKind kind;
   char *domain;                  /* (nullable) its "domain" when it could still be read; that domain then has
                                   * no effective plan if this file had precedence */
@@ -52,9 +57,14 @@ typedef struct {
 #define MAILMOVE_TYPE_PLAN_STORE (mailmove_plan_store_get_type ())
 G_DECLARE_FINAL_TYPE (MailmovePlanStore, mailmove_plan_store, MAILMOVE, PLAN_STORE, GObject)
 
-/* Loads every *.json in <dir>/mailmove/plans/ of g_get_system_config_dirs() (IT, first dir wins) and of
- * g_get_user_config_dir().  Files are read synchronously: they are few, small and local. */
+/* IT's plan from the plan-url setting (the cached last good copy, see MailmovePlanFetch; when the URL is set
+ * but there is no good copy yet, no user plan is applied), then every *.json in <dir>/mailmove/plans/ of
+ * g_get_system_config_dirs() (IT, first dir wins), then of g_get_user_config_dir().  Files are read
+ * synchronously: they are few, small and local.  Without the settings schema: no plan URL. */
 MailmovePlanStore *mailmove_plan_store_new (void);
+/* The same with @fetch's plan (nullable: no plan URL) and explicit config dirs (the controller, tests). */
+MailmovePlanStore *mailmove_plan_store_new_full (MailmovePlanFetch *fetch, const char *const *system_config_dirs,
+                                                 const char *user_config_dir);
 /* The same with explicit config dirs (tests); @system_config_dirs may be NULL, @user_config_dir NULL. */
 MailmovePlanStore *mailmove_plan_store_new_for_dirs (const char *const *system_config_dirs,
                                                      const char *user_config_dir);

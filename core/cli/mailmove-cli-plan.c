@@ -20,6 +20,7 @@ print_plan_usage (FILE *out)
   fprintf (out, "%s\n", _("Commands:"));
   fprintf (out, "  %-10s %s\n", "validate", _("Check plan files and list every problem"));
   fprintf (out, "  %-10s %s\n", "show", _("Show the effective plan of each domain and the file it came from"));
+  fprintf (out, "  %-10s %s\n", "fetch", _("Fetch IT’s plan from the plan URL setting now"));
   fprintf (out, "\n%s\n", _("Run “mailmove plan COMMAND --help” for a command’s options."));
 }
 
@@ -70,6 +71,8 @@ plan_validate (int argc, char **argv)
     }
   return status;
 }
+
+static int plan_fetch_now (gboolean verbose);
 
 /* ---- show ---- */
 
@@ -151,7 +154,23 @@ print_entry (const MailmovePlanStoreEntry *entry)
   g_autofree char *everyone = g_strdup_printf (_("every address on %s"), mailmove_plan_get_domain (plan));
 
   printf ("%s\n", mailmove_plan_get_domain (plan));
-  printf ("  %s %s (%s)\n", _("From:"), entry->source, mailmove_plan_source_kind_describe (entry->kind));
+  if (entry->kind == MAILMOVE_PLAN_SOURCE_URL)
+    {
+      g_autofree char *fetched = mailmove_time_format_iso8601 (entry->fetched_at);
+      g_autofree char *checked = mailmove_time_format_iso8601 (entry->checked_at);
+
+      printf ("  %s ", _("From:"));
+      printf (_("from %s, fetched at %s (%s)"), entry->source, fetched != NULL ? fetched : "?",
+              mailmove_plan_source_kind_describe (entry->kind));
+      printf ("\n  %s %s\n", _("Last confirmed by the server:"), checked != NULL ? checked : "?");
+      if (entry->refresh_error != NULL)
+        {
+          printf ("  %s\n", _("The last refresh failed; this copy stays in force:"));
+          print_lines (stdout, "    ", entry->refresh_error);
+        }
+    }
+  else
+    printf ("  %s %s (%s)\n", _("From:"), entry->source, mailmove_plan_source_kind_describe (entry->kind));
   for (guint i = 0; i < entry->overrides->len; i++)
     {
       const MailmovePlanStoreOverride *o = g_ptr_array_index (entry->overrides, i);
@@ -196,6 +215,12 @@ entry_to_json (const MailmovePlanStoreEntry *entry)
   json_builder_add_string_value (b, entry->source);
   json_builder_set_member_name (b, "source_kind");
   json_builder_add_string_value (b, mailmove_plan_source_kind_to_string (entry->kind));
+  if (entry->kind == MAILMOVE_PLAN_SOURCE_URL)
+    {
+      mailmove_json_add_time (b, "fetched_at", entry->fetched_at);
+      mailmove_json_add_time (b, "checked_at", entry->checked_at);
+      mailmove_json_add_string_or_null (b, "refresh_error", entry->refresh_error);
+    }
   json_builder_set_member_name (b, "overrides");
   json_builder_begin_array (b);
   for (guint i = 0; i < entry->overrides->len; i++)
@@ -248,8 +273,10 @@ static int
 plan_show (int argc, char **argv)
 {
   gboolean as_json = FALSE;
+  gboolean refresh = FALSE;
   const GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &as_json, N_("Print JSON for scripts"), NULL },
+    { "refresh", 0, 0, G_OPTION_ARG_NONE, &refresh, N_("Fetch IT’s plan from the plan URL first"), NULL },
     G_OPTION_ENTRY_NULL,
   };
   g_autoptr (GOptionContext) context = g_option_context_new (_("[DOMAIN] — show the effective migration plans"));
@@ -263,8 +290,8 @@ plan_show (int argc, char **argv)
 
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                _("Shows the plan each domain follows, the file it came from (IT’s plans in "
-                                  "$XDG_CONFIG_DIRS/mailmove/plans win over the user’s in "
+                                _("Shows the plan each domain follows, where it came from (IT’s plan URL and "
+                                  "IT’s plans in $XDG_CONFIG_DIRS/mailmove/plans win over the user’s in "
                                   "$XDG_CONFIG_HOME/mailmove/plans) and the files it overrides.  Exit status 2 "
                                   "when DOMAIN has no plan or a plan is invalid."));
   if (!mailmove_cli_parse (context, &argc, &argv))
@@ -284,6 +311,15 @@ plan_show (int argc, char **argv)
         }
     }
 
+  if (refresh)
+    {
+      int fetched = plan_fetch_now (FALSE);
+
+      if (fetched != MAILMOVE_EXIT_OK)
+        status = fetched;
+    }
+  else
+    mailmove_cli_settings_notice ();
   store = mailmove_plan_store_new ();
   entries_list = mailmove_plan_store_list_plans (store);
   for (guint i = 0; i < entries_list->len; i++)
@@ -342,8 +378,13 @@ plan_show (int argc, char **argv)
     {
       const MailmovePlanStoreError *e = g_ptr_array_index (errors, i);
 
-      fprintf (stderr, _("%s (%s): not used, it is invalid:"), e->source,
-               mailmove_plan_source_kind_describe (e->kind));
+      /* A plan URL's problem is rarely the plan itself (not fetched yet, http://, a bad CA file). */
+      if (e->kind == MAILMOVE_PLAN_SOURCE_URL)
+        fprintf (stderr, _("%s (%s): no plan from there:"), e->source != NULL ? e->source : "",
+                 mailmove_plan_source_kind_describe (e->kind));
+      else
+        fprintf (stderr, _("%s (%s): not used, it is invalid:"), e->source,
+                 mailmove_plan_source_kind_describe (e->kind));
       fprintf (stderr, "\n");
       print_lines (stderr, "  ", e->error->message);
     }
@@ -353,6 +394,102 @@ plan_show (int argc, char **argv)
     printf ("%s\n", _("No migration plans.  IT puts them in $XDG_CONFIG_DIRS/mailmove/plans (e.g. "
                       "/etc/xdg/mailmove/plans), a user in ~/.config/mailmove/plans."));
   return status;
+}
+
+/* ---- fetch ---- */
+
+typedef struct {
+  gboolean done;
+  gboolean ok;
+  gboolean changed;
+  GError *error;
+} FetchWait;
+
+static void
+on_fetched (GObject *source, GAsyncResult *result, gpointer data)
+{
+  FetchWait *w = data;
+
+  w->ok = mailmove_plan_fetch_refresh_finish (MAILMOVE_PLAN_FETCH (source), result, &w->changed, &w->error);
+  w->done = TRUE;
+}
+
+/* Fetches IT's plan now.  Failures go to stderr; success is told on stdout when @verbose (not for
+ * `plan show --refresh`, whose output is the plan). */
+static int
+plan_fetch_now (gboolean verbose)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (MailmoveSettings) settings = mailmove_settings_new (&error);
+  g_autoptr (MailmovePlanFetch) fetch = NULL;
+  g_autofree char *when = NULL;
+  FetchWait w = { 0 };
+  MailmovePlan *plan;
+
+  if (settings == NULL)
+    {
+      mailmove_cli_error ("%s", error->message);
+      mailmove_cli_error ("%s", _("no plan URL is set, so there is nothing to fetch"));
+      return MAILMOVE_EXIT_NOT_YET;
+    }
+  fetch = mailmove_plan_fetch_new_from_settings (settings, &error);
+  if (fetch == NULL && error == NULL)
+    {
+      mailmove_cli_error ("%s", _("no plan URL is set (setting plan-url), so there is nothing to fetch"));
+      return MAILMOVE_EXIT_NOT_YET;
+    }
+  if (fetch == NULL)
+    {
+      mailmove_cli_error ("%s", error->message);
+      return MAILMOVE_EXIT_USAGE;
+    }
+  mailmove_plan_fetch_refresh_async (fetch, NULL, on_fetched, &w);
+  while (!w.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (!w.ok)
+    {
+      print_lines (stderr, "mailmove: ", w.error->message);
+      g_clear_error (&w.error);
+      if (mailmove_plan_fetch_get_plan (fetch) != NULL)
+        {
+          g_autofree char *fetched = mailmove_time_format_iso8601 (mailmove_plan_fetch_get_fetched_at (fetch));
+
+          fprintf (stderr, _("The plan fetched at %s stays in force."), fetched);
+          fprintf (stderr, "\n");
+        }
+      return MAILMOVE_EXIT_NOT_YET;
+    }
+  if (!verbose)
+    return MAILMOVE_EXIT_OK;
+  plan = mailmove_plan_fetch_get_plan (fetch);
+  when = mailmove_time_format_iso8601 (mailmove_plan_fetch_get_fetched_at (fetch));
+  if (w.changed)
+    printf (_("Fetched the plan for %s from %s."), mailmove_plan_get_domain (plan), mailmove_plan_fetch_get_url (fetch));
+  else
+    printf (_("The plan for %s at %s is unchanged since %s."), mailmove_plan_get_domain (plan),
+            mailmove_plan_fetch_get_url (fetch), when);
+  printf ("\n");
+  return MAILMOVE_EXIT_OK;
+}
+
+static int
+plan_fetch (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = g_option_context_new (_("— fetch IT’s plan from the plan URL now"));
+
+  g_option_context_set_summary (context, _("Asks the server of the plan-url setting for a newer plan (HTTPS only, "
+                                           "verified; a conditional request when a copy is cached).  A new plan "
+                                           "is applied only when it is valid; otherwise the last good copy stays "
+                                           "in force.  Exit status 0 when the plan is current, 1 when it could "
+                                           "not be fetched, 2 when the settings are wrong."));
+  if (!mailmove_cli_parse (context, &argc, &argv))
+    return MAILMOVE_EXIT_USAGE;
+  if (argc > 1)
+    {
+      mailmove_cli_error (_("unexpected argument “%s”"), argv[1]);
+      return MAILMOVE_EXIT_USAGE;
+    }
+  return plan_fetch_now (TRUE);
 }
 
 int
@@ -372,6 +509,8 @@ mailmove_cli_plan (int argc, char **argv)
     return plan_validate (argc - 1, argv + 1);
   if (strcmp (argv[1], "show") == 0)
     return plan_show (argc - 1, argv + 1);
+  if (strcmp (argv[1], "fetch") == 0)
+    return plan_fetch (argc - 1, argv + 1);
   mailmove_cli_error (_("unknown plan command “%s”"), argv[1]);
   print_plan_usage (stderr);
   return MAILMOVE_EXIT_USAGE;

@@ -2,8 +2,8 @@
 #define G_LOG_DOMAIN "mailmove-cli"
 
 /* `mailmove status [--json] [--state FILE]`: where every account pair stands, the evidence, and when the
- * legacy account may be deleted (and which term decides).  The --json document is described in
- * docs/state.md; it is stable: enum names are never translated and times are ISO 8601 UTC. */
+ * legacy account may be deleted (and which term decides).  The --json document is built in core
+ * (mailmove-status-json.c, described in docs/state.md) since the fleet report sends the same. */
 
 #include "config.h"
 
@@ -14,8 +14,6 @@
 
 #include "mailmove.h"
 #include "mailmove-cli.h"
-
-#define STATUS_VERSION 1
 
 /* The newest observation of each vantage point, newest first.  (element-type const MailmoveObservation *) */
 static GPtrArray *
@@ -42,186 +40,6 @@ has_known_old_ttl (MailmoveAccountPair *pair)
     if (!r[i].is_new_name)
       return TRUE;
   return FALSE;
-}
-
-/* ---- --json -------------------------------------------------------------------------------------------- */
-
-static void
-json_int (JsonBuilder *b, const char *key, gint64 value)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_int_value (b, value);
-}
-
-static void
-json_term_name (JsonBuilder *b, const char *key, MailmoveScheduleTermKind kind)
-{
-  mailmove_json_add_string_or_null (b, key, kind < MAILMOVE_N_TERMS ? mailmove_schedule_term_to_string (kind) : NULL);
-}
-
-static void
-json_evidence (JsonBuilder *b, MailmoveAccountPair *pair)
-{
-  gsize n;
-  const MailmoveRecordEvidence *records = mailmove_account_pair_get_records (pair, &n);
-  const MailmoveMergeCounts *merge = mailmove_account_pair_get_merge_counts (pair);
-  gint64 t_auth = mailmove_account_pair_get_t_auth (pair);
-  g_autoptr (GPtrArray) latest = latest_per_vantage (pair);
-
-  json_builder_set_member_name (b, "evidence");
-  json_builder_begin_object (b);
-  mailmove_json_add_time (b, "t_auth", t_auth);
-  json_builder_set_member_name (b, "records");
-  json_builder_begin_array (b);
-  for (gsize i = 0; i < n; i++)
-    {
-      MailmoveScheduleRecord sr = { records[i].name, records[i].type, records[i].ttl, records[i].previous_ttl,
-                                    records[i].lowered_at, records[i].is_new_name };
-
-      json_builder_begin_object (b);
-      mailmove_json_add_string_or_null (b, "name", records[i].name);
-      mailmove_json_add_string_or_null (b, "type", records[i].type);
-      json_int (b, "ttl", records[i].ttl);
-      json_int (b, "previous_ttl", records[i].previous_ttl);
-      mailmove_json_add_time (b, "lowered_at", records[i].lowered_at);
-      json_builder_set_member_name (b, "is_new_name");
-      json_builder_add_boolean_value (b, records[i].is_new_name);
-      json_int (b, "effective_ttl", mailmove_schedule_effective_ttl (&sr, t_auth));
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_int (b, "negative_ttl", mailmove_account_pair_get_negative_ttl (pair));
-
-  json_builder_set_member_name (b, "vantages");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < latest->len; i++)
-    {
-      const MailmoveObservation *o = g_ptr_array_index (latest, i);
-
-      json_builder_begin_object (b);
-      mailmove_json_add_string_or_null (b, "vantage", o->vantage);
-      mailmove_json_add_string_or_null (b, "kind", mailmove_vantage_kind_to_string (o->kind));
-      mailmove_json_add_string_or_null (b, "verdict", o->verdict);
-      json_int (b, "remaining_ttl", o->remaining_ttl);
-      mailmove_json_add_time (b, "observed_at", o->observed_at);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-
-  mailmove_json_add_time (b, "last_legacy_arrival", mailmove_account_pair_get_last_legacy_arrival (pair));
-  json_builder_set_member_name (b, "merge");
-  json_builder_begin_object (b);
-  json_int (b, "copied", (gint64) MIN (merge->copied, (guint64) G_MAXINT64));
-  json_int (b, "skipped_duplicates", (gint64) MIN (merge->skipped_duplicates, (guint64) G_MAXINT64));
-  json_int (b, "altered", (gint64) MIN (merge->altered, (guint64) G_MAXINT64));
-  json_int (b, "verified", (gint64) MIN (merge->verified, (guint64) G_MAXINT64));
-  mailmove_json_add_time (b, "last_merge_at", merge->last_merge_at);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-}
-
-static void
-json_pair (JsonBuilder *b, MailmoveAccountPair *pair, const MailmovePolicy *policy)
-{
-  g_autoptr (MailmoveSchedule) schedule = mailmove_account_pair_compute_schedule (pair, policy);
-  gsize n;
-  const MailmoveTransition *history = mailmove_account_pair_get_history (pair, &n);
-
-  json_builder_begin_object (b);
-  mailmove_json_add_string_or_null (b, "address", mailmove_account_pair_get_address (pair));
-  mailmove_json_add_string_or_null (b, "client", mailmove_client_to_string (mailmove_account_pair_get_client (pair)));
-  mailmove_json_add_string_or_null (b, "legacy_protocol", mailmove_protocol_to_string (mailmove_account_pair_get_legacy_protocol (pair)));
-  mailmove_json_add_string_or_null (b, "legacy_account_id", mailmove_account_pair_get_legacy_account_id (pair));
-  mailmove_json_add_string_or_null (b, "new_account_id", mailmove_account_pair_get_new_account_id (pair));
-  mailmove_json_add_string_or_null (b, "phase", mailmove_phase_to_string (mailmove_account_pair_get_phase (pair)));
-  mailmove_json_add_time (b, "phase_since", mailmove_account_pair_get_phase_since (pair));
-  json_builder_set_member_name (b, "history");
-  json_builder_begin_array (b);
-  for (gsize i = 0; i < n; i++)
-    {
-      json_builder_begin_object (b);
-      mailmove_json_add_string_or_null (b, "phase", mailmove_phase_to_string (history[i].phase));
-      mailmove_json_add_time (b, "at", history[i].at);
-      mailmove_json_add_string_or_null (b, "reason", history[i].reason);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-
-  json_evidence (b, pair);
-
-  mailmove_json_add_time (b, "t_prop", mailmove_schedule_get_t_prop (schedule));
-  mailmove_json_add_time (b, "t_practical", mailmove_schedule_get_t_practical (schedule));
-  mailmove_json_add_time (b, "safe_delete_at", mailmove_schedule_get_t_safe_delete (schedule));
-  json_term_name (b, "prop_deciding_term", mailmove_schedule_get_prop_decider (schedule));
-  json_term_name (b, "deciding_term", mailmove_schedule_get_safe_delete_decider (schedule));
-  json_builder_set_member_name (b, "terms");
-  json_builder_begin_array (b);
-  for (int k = 0; k < MAILMOVE_N_TERMS; k++)
-    {
-      const MailmoveScheduleTerm *t = mailmove_schedule_get_term (schedule, (MailmoveScheduleTermKind) k);
-
-      json_builder_begin_object (b);
-      json_term_name (b, "term", (MailmoveScheduleTermKind) k);
-      json_builder_set_member_name (b, "applies");
-      json_builder_add_boolean_value (b, t->applies);
-      mailmove_json_add_time (b, "value", t->value);
-      mailmove_json_add_string_or_null (b, "detail", t->detail);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "unknown");
-  json_builder_begin_array (b);
-  if (mailmove_account_pair_get_t_auth (pair) == MAILMOVE_TIME_UNSET)
-    json_builder_add_string_value (b, "t_auth");
-  if (!has_known_old_ttl (pair))
-    json_builder_add_string_value (b, "ttl_old");
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-}
-
-static void
-print_json (const char *state_path, GPtrArray *migrations)
-{
-  g_autoptr (JsonBuilder) b = json_builder_new ();
-  g_autoptr (JsonGenerator) gen = json_generator_new ();
-  g_autoptr (JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-
-  json_builder_begin_object (b);
-  json_int (b, "status_version", STATUS_VERSION);
-  mailmove_json_add_time (b, "generated_at", mailmove_clock_now ());
-  mailmove_json_add_string_or_null (b, "state_file", state_path);
-  json_builder_set_member_name (b, "migrations");
-  json_builder_begin_array (b);
-  for (guint i = 0; i < migrations->len; i++)
-    {
-      MailmoveMigration *m = g_ptr_array_index (migrations, i);
-      GPtrArray *pairs = mailmove_migration_get_pairs (m);
-      const MailmoveEndpoint *ns = mailmove_migration_get_new_server (m);
-
-      json_builder_begin_object (b);
-      mailmove_json_add_string_or_null (b, "domain", mailmove_migration_get_domain (m));
-      mailmove_json_add_string_or_null (b, "plan_source", mailmove_migration_get_plan_source (m));
-      mailmove_json_add_string_or_null (b, "canonical_host", mailmove_migration_get_canonical_host (m));
-      mailmove_json_add_string_or_null (b, "new_server", ns != NULL ? ns->host : NULL);
-      mailmove_json_add_time (b, "switch_at", mailmove_migration_get_switch_at (m));
-      json_builder_set_member_name (b, "pairs");
-      json_builder_begin_array (b);
-      for (guint j = 0; j < pairs->len; j++)
-        json_pair (b, g_ptr_array_index (pairs, j), mailmove_migration_get_policy (m));
-      json_builder_end_array (b);
-      json_builder_end_object (b);
-    }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  json_generator_set_indent (gen, 2);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
 }
 
 /* ---- for people ------------------------------------------------------------------------------------------ */
@@ -316,8 +134,27 @@ print_evidence (MailmoveAccountPair *pair)
   print_line (_("Merged:"), line);
 }
 
+/* The silent new server (mailmove-silence.h): the warning with its evidence and the checks to make. */
 static void
-print_pair (MailmoveAccountPair *pair, const MailmovePolicy *policy)
+print_silence (MailmoveAccountPair *pair, const MailmovePolicy *policy, gint64 planned_switch)
+{
+  g_autoptr (MailmoveSilence) silence = mailmove_silence_evaluate_pair_full (pair, policy, planned_switch,
+                                                                        mailmove_clock_now ());
+  const char *const *checks;
+
+  print_time_line (_("Last mail from outside at the new server:"),
+                   mailmove_account_pair_get_last_new_external_arrival (pair), _("none seen"));
+  if (!mailmove_silence_is_warning (silence))
+    return;
+  printf ("    %s %s\n", _("Warning:"), mailmove_silence_get_message (silence));
+  checks = mailmove_silence_get_checks (silence);
+  printf ("      %s\n", _("Check:"));
+  for (guint i = 0; checks[i] != NULL; i++)
+    printf ("      • %s\n", checks[i]);
+}
+
+static void
+print_pair (MailmoveAccountPair *pair, const MailmovePolicy *policy, gint64 planned_switch)
 {
   g_autoptr (MailmoveSchedule) schedule = mailmove_account_pair_compute_schedule (pair, policy);
   MailmoveScheduleTermKind decider = mailmove_schedule_get_safe_delete_decider (schedule);
@@ -333,6 +170,7 @@ print_pair (MailmoveAccountPair *pair, const MailmovePolicy *policy)
   if (phase == MAILMOVE_PHASE_RETIRED || phase == MAILMOVE_PHASE_CANCELLED)
     return;
   print_evidence (pair);
+  print_silence (pair, policy, planned_switch);
   print_time_line (_("Propagated for compliant caches:"), mailmove_schedule_get_t_prop (schedule),
                    _("not known yet"));
   print_time_line (_("Propagated in practice:"), mailmove_schedule_get_t_practical (schedule),
@@ -377,7 +215,8 @@ print_human (GPtrArray *migrations)
       if (pairs->len == 0)
         printf ("  %s\n", _("No account is part of this move yet."));
       for (guint j = 0; j < pairs->len; j++)
-        print_pair (g_ptr_array_index (pairs, j), mailmove_migration_get_policy (m));
+        print_pair (g_ptr_array_index (pairs, j), mailmove_migration_get_policy (m),
+                    mailmove_migration_get_switch_at (m));
     }
 }
 
@@ -421,7 +260,18 @@ mailmove_cli_status (int argc, char **argv)
     }
 
   if (as_json)
-    print_json (mailmove_state_store_get_path (store), migrations);
+    {
+      g_autoptr (JsonNode) root = mailmove_status_json_build (mailmove_state_store_get_path (store), migrations);
+      g_autoptr (JsonGenerator) gen = json_generator_new ();
+      g_autofree char *text = NULL;
+
+      json_generator_set_root (gen, root);
+      json_generator_set_pretty (gen, TRUE);
+      json_generator_set_indent (gen, 2);
+      text = json_generator_to_data (gen, NULL);
+
+      printf ("%s\n", text);
+    }
   else if (!exists)
     printf (_("No migration yet: there is no state file at %s.\n"), mailmove_state_store_get_path (store));
   else if (migrations->len == 0)
