@@ -35,7 +35,8 @@ typedef struct {
   guint step_seconds;            /* period of a step, ±20 % jitter; 0 → 300 */
   guint dns_seconds;             /* at most one DNS check per migration this often; 0 → 600 */
   guint merge_seconds;           /* merge this often even without an arrival event; 0 → 900 */
-  guint remind_seconds;          /* "Remind me later" shows the prompt again after this; 0 → 86400 */
+  guint remind_seconds;          /* "Remind me later" shows the prompt again after this; 0 → the
+                                  * remind-interval setting, else 86400 */
   gboolean watch_arrivals;       /* run the engine's Inbox watcher (IDLE, else polling) on legacy accounts */
 } MailmoveControllerConfig;
 
@@ -58,10 +59,14 @@ typedef struct {
   gboolean verified;             /* the last pass accounted for every old message */
   const char *last_error;        /* (nullable) translated: why the last step failed (retried later) */
   const char *warning;           /* (nullable) translated: a standing warning (e.g. the new server is silent) */
-  gint64 next_step_at;
+  gint64 next_step_at;           /* when the timer runs the next step; MAILMOVE_TIME_UNSET when not started */
   gint64 prompt_again_at;        /* MAILMOVE_TIME_UNSET: not postponed */
   gboolean keep;                 /* the user chose Keep */
   MailmoveSchedule *schedule;    /* (nullable) the last computed schedule (safe-delete time and its terms) */
+  GPtrArray *preflight;          /* (nullable) (element-type MailmovePreflightFinding) the last pre-flight */
+  const char *note;              /* (nullable) translated: what the pair waits for ("Waiting for you to
+                                  * confirm…", "Waiting for the account editor to close") */
+  gboolean engine;               /* the transfer engine merges this pair (FALSE for POP3 → POP3) */
 } MailmovePairStatus;
 
 #define MAILMOVE_TYPE_CONTROLLER (mailmove_controller_get_type ())
@@ -89,6 +94,14 @@ GPtrArray *mailmove_controller_get_migrations (MailmoveController *self);
 /* (transfer none) */
 const MailmovePairStatus *mailmove_controller_get_pair_status (MailmoveController *self,
                                                                MailmoveAccountPair *pair);
+
+/* With `duplicate: ask`, a prepared pair waits (status note) until the user confirms: this pins the legacy
+ * account to the old server and duplicates it against the new one (the same as `automatic` does by itself).
+ * _WRONG_PHASE unless the pair is prepared. */
+void mailmove_controller_duplicate_async (MailmoveController *self, MailmoveAccountPair *pair,
+                                          GCancellable *cancellable, GAsyncReadyCallback callback,
+                                          gpointer user_data);
+gboolean mailmove_controller_duplicate_finish (MailmoveController *self, GAsyncResult *result, GError **error);
 
 /* The user's answer to the removal prompt of @pair (which must be ready, except KEEP/REMIND any time).
  * REMOVE_NOW completes after the final pass, the verification, the removal and the switch to the canonical

@@ -18,8 +18,6 @@
 #include "mailmove.h"
 #include "mailmove-cli.h"
 
-#define RESOLV_CONF "/etc/resolv.conf"
-#define RESOLV_CONF_MAX (64 * 1024)
 
 typedef struct {
   MailmovePropagation *propagation;
@@ -144,6 +142,37 @@ overall_line (MailmovePropagation *p)
                           practical != NULL ? practical : "—");
 }
 
+/* Name servers that move: what the parent zone delegates to, once and whenever it changes. */
+static void
+print_delegation (MailmovePropagation *p, gboolean first)
+{
+  static char *last;
+  gboolean moved = FALSE;
+  gint64 t_delegation = MAILMOVE_TIME_UNSET;
+  guint32 ttl = 0;
+  g_autofree char *line = NULL;
+
+  if (!mailmove_propagation_get_delegation (p, &moved, &t_delegation, &ttl))
+    return;
+  if (moved)
+    {
+      g_autofree char *when = format_local (t_delegation);
+
+      line = g_strdup_printf (_("The parent zone delegates to the new name servers (since %s); resolvers may "
+                                "keep the old delegation for %u s."),
+                              when != NULL ? when : "—", ttl);
+    }
+  else
+    line = g_strdup_printf (_("The parent zone has not moved the delegation to the new name servers yet (NS TTL "
+                              "%u s)."),
+                            ttl);
+  if (!first && g_strcmp0 (last, line) == 0)
+    return;
+  printf ("\n%s\n", line);
+  g_free (last);
+  last = g_steal_pointer (&line);
+}
+
 static void
 print_human (CheckRun *run, gboolean first)
 {
@@ -190,6 +219,7 @@ print_human (CheckRun *run, gboolean first)
           printf ("  • %s\n    %s %s\n", f->message, _("Fix:"), f->fix);
         }
     }
+  print_delegation (p, first);
   if (mailmove_propagation_has_authoritative_error (p, &auth_message) && auth_message != NULL
       && (first || g_strcmp0 (run->last_summary, auth_message) != 0))
     printf ("\n%s\n", auth_message);
@@ -356,33 +386,6 @@ add_vantage (MailmovePropagation *p, MailmoveVantageRole role, const char *spec,
   return TRUE;
 }
 
-static void
-add_system_resolvers (MailmovePropagation *p, guint timeout_ms)
-{
-  g_autofree char *text = NULL;
-  gsize len = 0;
-  g_auto (GStrv) servers = NULL;
-  g_autoptr (GFile) file = g_file_new_for_path (RESOLV_CONF);
-  g_autoptr (GFileInfo) info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_SIZE, G_FILE_QUERY_INFO_NONE,
-                                                  NULL, NULL);
-
-  /* A resolv.conf larger than any real one is not read at all. */
-  if (info == NULL || g_file_info_get_size (info) > RESOLV_CONF_MAX
-      || !g_file_get_contents (RESOLV_CONF, &text, &len, NULL))
-    return;
-  servers = mailmove_vantage_parse_resolv_conf (text, len);
-  for (guint i = 0; servers[i] != NULL; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autofree char *name = g_strdup_printf (_("system resolver %s"), servers[i]);
-      g_autoptr (MailmoveVantage) v = mailmove_vantage_new_dns (MAILMOVE_VANTAGE_ROLE_SYSTEM, servers[i], 53, name,
-                                                                timeout_ms, &error);
-
-      if (v != NULL)
-        mailmove_propagation_add_vantage (p, v);
-    }
-}
-
 int
 mailmove_cli_check (int argc, char **argv)
 {
@@ -391,6 +394,8 @@ mailmove_cli_check (int argc, char **argv)
   g_auto (GStrv) hosts = NULL;
   g_auto (GStrv) resolvers = NULL;
   g_auto (GStrv) dohs = NULL;
+  g_auto (GStrv) old_ns = NULL;
+  g_auto (GStrv) new_ns = NULL;
   g_autofree char *plan_file = NULL;
   g_autofree char *ca_file = NULL;
   g_autofree char *switched_at = NULL;
@@ -403,6 +408,8 @@ mailmove_cli_check (int argc, char **argv)
     { "plan", 0, 0, G_OPTION_ARG_FILENAME, &plan_file, N_("Read the domain, servers, host, DKIM selectors and resolvers from a plan"), N_("FILE") },
     { "old", 0, 0, G_OPTION_ARG_STRING_ARRAY, &old_addrs, N_("An address of the old server (repeatable)"), N_("ADDR") },
     { "new", 0, 0, G_OPTION_ARG_STRING_ARRAY, &new_addrs, N_("An address of the new server (repeatable)"), N_("ADDR") },
+    { "old-ns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &old_ns, N_("The name servers move too: an address of an old one (repeatable)"), N_("IP[:PORT]") },
+    { "new-ns", 0, 0, G_OPTION_ARG_STRING_ARRAY, &new_ns, N_("The name servers move too: an address of a new one (repeatable)"), N_("IP[:PORT]") },
     { "host", 0, 0, G_OPTION_ARG_STRING_ARRAY, &hosts, N_("A host name mail clients connect to (default mail.DOMAIN; repeatable)"), N_("NAME") },
     { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers, N_("Also ask this resolver (repeatable)"), N_("IP[:PORT]") },
     { "doh", 0, 0, G_OPTION_ARG_STRING_ARRAY, &dohs, N_("Also ask this DNS-over-HTTPS resolver (repeatable)"), N_("URL") },
@@ -461,6 +468,17 @@ mailmove_cli_check (int argc, char **argv)
 
   p = mailmove_propagation_new (domain);
   mailmove_propagation_set_timeout (p, (guint) timeout_ms);
+  for (guint n = 0; n < 2; n++)
+    for (char **a = n == 0 ? old_ns : new_ns; a != NULL && *a != NULL; a++)
+      {
+        g_autoptr (GError) error = NULL;
+
+        if (!mailmove_propagation_add_nameserver (p, n == 0 ? MAILMOVE_NS_SET_OLD : MAILMOVE_NS_SET_NEW, *a, &error))
+          {
+            mailmove_cli_error ("%s", error->message);
+            return MAILMOVE_EXIT_USAGE;
+          }
+      }
   for (guint i = 0; old_addrs != NULL && old_addrs[i] != NULL; i++)
     if (!add_address (p, old_addrs[i], FALSE))
       return MAILMOVE_EXIT_USAGE;
@@ -471,23 +489,17 @@ mailmove_cli_check (int argc, char **argv)
     mailmove_propagation_add_host (p, hosts[i]);
   if (plan != NULL)
     {
-      const MailmovePlanServer *olds = mailmove_plan_get_old_server (plan);
-      const MailmovePlanServer *news = mailmove_plan_get_new_server (plan);
-      const char *const *sel = mailmove_plan_get_dkim_selectors (plan);
-      const char *const *res = mailmove_plan_get_resolvers (plan);
+      /* The same setup as the plugins' controller (mailmove-check-setup.h); --old/--new/--host win. */
+      g_autoptr (GError) error = NULL;
+      MailmoveCheckSetupFlags flags = (old_addrs != NULL ? MAILMOVE_CHECK_SETUP_SKIP_OLD : 0)
+                                      | (new_addrs != NULL ? MAILMOVE_CHECK_SETUP_SKIP_NEW : 0)
+                                      | (hosts != NULL ? MAILMOVE_CHECK_SETUP_SKIP_HOST : 0);
 
-      for (guint i = 0; old_addrs == NULL && olds->present && i < olds->addresses->len; i++)
-        mailmove_propagation_add_old_address (p, g_ptr_array_index (olds->addresses, i));
-      for (guint i = 0; new_addrs == NULL && i < news->addresses->len; i++)
-        mailmove_propagation_add_new_address (p, g_ptr_array_index (news->addresses, i));
-      if (hosts == NULL)
-        mailmove_propagation_add_host (p, mailmove_plan_get_canonical_host (plan));
-      mailmove_propagation_set_dkim_selectors (p, sel);
-      mailmove_propagation_set_policy (p, mailmove_plan_get_policy (plan));
-      mailmove_propagation_set_switch_at (p, mailmove_plan_get_switch_at (plan));
-      for (guint i = 0; res[i] != NULL; i++)
-        if (!add_vantage (p, MAILMOVE_VANTAGE_ROLE_GIVEN, res[i], ca_file, (guint) timeout_ms))
+      if (!mailmove_check_setup_apply_plan (p, plan, flags, ca_file, (guint) timeout_ms, &error))
+        {
+          mailmove_cli_error ("%s", error->message);
           return MAILMOVE_EXIT_USAGE;
+        }
     }
   else if (hosts == NULL)
     {
@@ -547,7 +559,7 @@ mailmove_cli_check (int argc, char **argv)
         }
     }
 
-  add_system_resolvers (p, (guint) timeout_ms);
+  mailmove_check_setup_add_system_resolvers (p, NULL, (guint) timeout_ms);
   for (guint i = 0; resolvers != NULL && resolvers[i] != NULL; i++)
     if (!add_vantage (p, MAILMOVE_VANTAGE_ROLE_GIVEN, resolvers[i], ca_file, (guint) timeout_ms))
       return MAILMOVE_EXIT_USAGE;
