@@ -29,7 +29,14 @@ struct _MailmoveAccountPair
   guint32 negative_ttl;
   GArray *observations;         /* (element-type MailmoveObservation), ordered by observed_at */
   gint64 last_legacy_arrival;
+  gint64 last_new_external_arrival;
   MailmoveMergeCounts merge;
+  char *original_host;          /* (nullable) the legacy account's own server before the pin */
+  guint16 original_port;
+  MailmoveSecurity original_security;
+  char *original_user;          /* (nullable) */
+  gint64 prompt_again_at;
+  gboolean keep;
 };
 
 G_DEFINE_FINAL_TYPE (MailmoveAccountPair, mailmove_account_pair, G_TYPE_OBJECT)
@@ -152,6 +159,8 @@ mailmove_account_pair_finalize (GObject *object)
   g_free (self->address);
   g_free (self->legacy_account_id);
   g_free (self->new_account_id);
+  g_free (self->original_host);
+  g_free (self->original_user);
   g_array_unref (self->history);
   g_array_unref (self->records);
   g_array_unref (self->observations);
@@ -176,7 +185,9 @@ mailmove_account_pair_init (MailmoveAccountPair *self)
   g_array_set_clear_func (self->observations, observation_clear);
   self->t_auth = MAILMOVE_TIME_UNSET;
   self->last_legacy_arrival = MAILMOVE_TIME_UNSET;
+  self->last_new_external_arrival = MAILMOVE_TIME_UNSET;
   self->merge.last_merge_at = MAILMOVE_TIME_UNSET;
+  self->prompt_again_at = MAILMOVE_TIME_UNSET;
 }
 
 /* A plausible address: one mailbox, no spaces or control characters, non-empty local part and domain. */
@@ -519,6 +530,20 @@ mailmove_account_pair_set_last_legacy_arrival (MailmoveAccountPair *self, gint64
   self->last_legacy_arrival = at;
 }
 
+gint64
+mailmove_account_pair_get_last_new_external_arrival (MailmoveAccountPair *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), MAILMOVE_TIME_UNSET);
+  return self->last_new_external_arrival;
+}
+
+void
+mailmove_account_pair_set_last_new_external_arrival (MailmoveAccountPair *self, gint64 at)
+{
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
+  self->last_new_external_arrival = at;
+}
+
 const MailmoveMergeCounts *
 mailmove_account_pair_get_merge_counts (MailmoveAccountPair *self)
 {
@@ -591,4 +616,67 @@ mailmove_account_pair_compute_schedule (MailmoveAccountPair *self, const Mailmov
   input.last_legacy_arrival = self->last_legacy_arrival;
   input.policy = *policy;
   return mailmove_schedule_compute (&input);
+}
+
+gboolean
+mailmove_account_pair_get_legacy_original (MailmoveAccountPair *self, const char **out_host, guint16 *out_port,
+                                           MailmoveSecurity *out_security, const char **out_user)
+{
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), FALSE);
+  if (self->original_host == NULL)
+    return FALSE;
+  if (out_host != NULL)
+    *out_host = self->original_host;
+  if (out_port != NULL)
+    *out_port = self->original_port;
+  if (out_security != NULL)
+    *out_security = self->original_security;
+  if (out_user != NULL)
+    *out_user = self->original_user;
+  return TRUE;
+}
+
+void
+mailmove_account_pair_set_legacy_original (MailmoveAccountPair *self, const char *host, guint16 port,
+                                           MailmoveSecurity security, const char *user)
+{
+  char *h = g_strdup (host);
+  char *u = host != NULL ? g_strdup (user) : NULL;
+
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
+  /* Copied first: @host or @user may be the pair's own strings. */
+  g_free (self->original_host);
+  g_free (self->original_user);
+  self->original_host = h;
+  self->original_port = host != NULL ? port : 0;
+  self->original_security = security;
+  self->original_user = u;
+}
+
+gint64
+mailmove_account_pair_get_prompt_again_at (MailmoveAccountPair *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), MAILMOVE_TIME_UNSET);
+  return self->prompt_again_at;
+}
+
+void
+mailmove_account_pair_set_prompt_again_at (MailmoveAccountPair *self, gint64 at)
+{
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
+  self->prompt_again_at = at;
+}
+
+gboolean
+mailmove_account_pair_get_keep (MailmoveAccountPair *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), FALSE);
+  return self->keep;
+}
+
+void
+mailmove_account_pair_set_keep (MailmoveAccountPair *self, gboolean keep)
+{
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
+  self->keep = keep != FALSE;
 }

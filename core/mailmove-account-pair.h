@@ -145,9 +145,29 @@ const MailmoveObservation *mailmove_account_pair_get_observations (MailmoveAccou
 /* The newest arrival in the legacy Inbox; MAILMOVE_TIME_UNSET if none seen. */
 gint64 mailmove_account_pair_get_last_legacy_arrival (MailmoveAccountPair *self);
 void mailmove_account_pair_set_last_legacy_arrival (MailmoveAccountPair *self, gint64 at);
+/* The newest arrival in the new account's Inbox that came from outside (not a message the transfer engine
+ * appended); MAILMOVE_TIME_UNSET if none seen.  Evidence for the silent-new-server warning (mailmove-silence.h). */
+gint64 mailmove_account_pair_get_last_new_external_arrival (MailmoveAccountPair *self);
+void mailmove_account_pair_set_last_new_external_arrival (MailmoveAccountPair *self, gint64 at);
 
 const MailmoveMergeCounts *mailmove_account_pair_get_merge_counts (MailmoveAccountPair *self);
 void mailmove_account_pair_set_merge_counts (MailmoveAccountPair *self, const MailmoveMergeCounts *counts);
+
+/* The legacy account's own receiving server from before mailmove pinned it, so that cancelling the move can
+ * restore it (no password: there is none in a server setting).  get: FALSE when none is remembered (the
+ * out-values are then untouched); the strings are owned by @self.  set: @host NULL forgets it. */
+gboolean mailmove_account_pair_get_legacy_original (MailmoveAccountPair *self, const char **out_host,
+                                                    guint16 *out_port, MailmoveSecurity *out_security,
+                                                    const char **out_user);
+void mailmove_account_pair_set_legacy_original (MailmoveAccountPair *self, const char *host, guint16 port,
+                                                MailmoveSecurity security, const char *user);
+
+/* The removal prompt: "Remind me later" postpones it until prompt_again_at (MAILMOVE_TIME_UNSET: not
+ * postponed); "Keep" keeps the legacy account and the prompt is not shown again by itself. */
+gint64 mailmove_account_pair_get_prompt_again_at (MailmoveAccountPair *self);
+void mailmove_account_pair_set_prompt_again_at (MailmoveAccountPair *self, gint64 at);
+gboolean mailmove_account_pair_get_keep (MailmoveAccountPair *self);
+void mailmove_account_pair_set_keep (MailmoveAccountPair *self, gboolean keep);
 
 /* The vantage points whose newest conclusive observation is OLD or MIXED, as schedule input: a newly
  * allocated array of MailmoveScheduleVantage whose strings point into @self (valid until the next change). */

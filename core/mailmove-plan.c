@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -39,6 +40,8 @@ struct _MailmovePlan
   MailmovePolicy policy;
   GStrv dkim_selectors;
   GStrv resolvers;
+  char *time_zone;  /* (nullable) IANA name; NULL: the desktop's own zone */
+  GStrv days_off;   /* "YYYY-MM-DD", sorted, unique; never NULL once loaded */
   GStrv warnings;
 };
 
@@ -76,6 +79,8 @@ mailmove_plan_finalize (GObject *object)
   g_free (self->canonical_host);
   g_strfreev (self->dkim_selectors);
   g_strfreev (self->resolvers);
+  g_free (self->time_zone);
+  g_strfreev (self->days_off);
   g_strfreev (self->warnings);
 
   G_OBJECT_CLASS (mailmove_plan_parent_class)->finalize (object);
@@ -798,7 +803,7 @@ static void
 check_policy (Check *c, JsonObject *obj, MailmovePolicy *policy)
 {
   static const char *const known[] = { "minimum_grace", "quiet_period", "retry_horizon", "margin",
-                                       "merge", "duplicate", NULL };
+                                       "merge", "duplicate", "silence_wait", NULL };
   JsonNode *member;
 
   check_keys (c, obj, "policy", known);
@@ -806,6 +811,7 @@ check_policy (Check *c, JsonObject *obj, MailmovePolicy *policy)
   check_duration (c, obj, "policy", "quiet_period", FALSE, &policy->quiet_period);
   check_duration (c, obj, "policy", "retry_horizon", FALSE, &policy->retry_horizon);
   check_duration (c, obj, "policy", "margin", TRUE, &policy->margin);
+  check_duration (c, obj, "policy", "silence_wait", FALSE, &policy->silence_wait);
 
   member = json_object_get_member (obj, "merge");
   if (member != NULL)
@@ -893,11 +899,78 @@ check_accounts (Check *c, JsonNode *node, MailmovePlan *plan)
   plan->accounts = g_strv_builder_end (builder);
 }
 
+/* Parses "YYYY-MM-DD" strictly (a calendar date, four-digit year); FALSE otherwise. */
+static gboolean
+parse_day (const char *str, GDate *out)
+{
+  unsigned y, m, d;
+  int n = 0;
+
+  if (strlen (str) != 10 || sscanf (str, "%4u-%2u-%2u%n", &y, &m, &d, &n) != 3 || n != 10
+      || !g_ascii_isdigit (str[5]) || !g_ascii_isdigit (str[8]) || y < 1970 || y > 9999
+      || !g_date_valid_dmy ((GDateDay) d, (GDateMonth) m, (GDateYear) y))
+    return FALSE;
+  g_date_clear (out, 1);
+  g_date_set_dmy (out, (GDateDay) d, (GDateMonth) m, (GDateYear) y);
+  return TRUE;
+}
+
+static int
+compare_day_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* "days_off": dates on which the offices are closed besides weekends (holidays, the year-end break). */
+static void
+check_days_off (Check *c, JsonNode *node, MailmovePlan *plan)
+{
+  JsonArray *array = expect_array (c, node, "days_off");
+  g_autoptr (GPtrArray) days = NULL;
+
+  if (array == NULL)
+    return;
+  if (json_array_get_length (array) > 1000)
+    {
+      add_error (c, MAILMOVE_PLAN_ERROR_INVALID, "days_off",
+                 _("more than 1000 dates; list only the days off around the planned move"));
+      return;
+    }
+  days = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      g_autofree char *item_path = g_strdup_printf ("days_off[%u]", i);
+      const char *str = expect_string (c, json_array_get_element (array, i), item_path);
+      GDate date;
+
+      if (str == NULL)
+        continue;
+      if (!parse_day (str, &date))
+        {
+          g_autofree char *v = shown (str);
+
+          add_error (c, MAILMOVE_PLAN_ERROR_INVALID, item_path,
+                     _("“%s” is not a date; write a calendar date such as 2026-12-29"), v);
+          continue;
+        }
+      g_ptr_array_add (days, g_strdup (str));
+    }
+  g_ptr_array_sort (days, compare_day_strings);
+  for (guint i = 1; i < days->len;)
+    if (strcmp (days->pdata[i - 1], days->pdata[i]) == 0)
+      g_ptr_array_remove_index (days, i);
+    else
+      i++;
+  g_ptr_array_add (days, NULL);
+  plan->days_off = (GStrv) g_ptr_array_free (g_steal_pointer (&days), FALSE);
+}
+
 static void
 check_plan (Check *c, JsonNode *root, MailmovePlan *plan)
 {
   static const char *const known[] = { "version", "domain", "accounts", "old_server", "new_server",
-                                       "canonical_host", "switch_at", "dns", "policy", NULL };
+                                       "canonical_host", "switch_at", "dns", "policy", "time_zone", "days_off",
+                                       NULL };
   static const char *const dns_known[] = { "dkim_selectors", "resolvers", NULL };
   JsonObject *obj;
   JsonNode *member;
@@ -1022,6 +1095,32 @@ check_plan (Check *c, JsonNode *root, MailmovePlan *plan)
             plan->resolvers = check_string_list (c, member, "dns.resolvers", validate_resolver);
         }
     }
+
+  member = json_object_get_member (obj, "time_zone");
+  if (member != NULL)
+    {
+      const char *str = expect_string (c, member, "time_zone");
+      g_autoptr (GTimeZone) tz = NULL;
+
+      /* Only IANA names: an offset ("+09:00") has no daylight-saving rules, and a typo must not silently
+       * become UTC (g_time_zone_new_identifier() returns NULL for what it cannot read). */
+      if (str != NULL && strchr (str, '/') != NULL && strlen (str) < 64 && strstr (str, "..") == NULL
+          && str[0] != '/')
+        tz = g_time_zone_new_identifier (str);
+      if (str != NULL && tz == NULL)
+        {
+          g_autofree char *v = shown (str);
+
+          add_error (c, MAILMOVE_PLAN_ERROR_INVALID, "time_zone",
+                     _("“%s” is not a time zone name; write an IANA name such as Asia/Tokyo"), v);
+        }
+      else if (str != NULL)
+        plan->time_zone = g_strdup (str);
+    }
+
+  member = json_object_get_member (obj, "days_off");
+  if (member != NULL)
+    check_days_off (c, member, plan);
 
   member = json_object_get_member (obj, "policy");
   if (member != NULL)
@@ -1159,6 +1258,8 @@ mailmove_plan_new_from_data (const char *data, gssize len, const char *source_na
     plan->dkim_selectors = g_new0 (char *, 1);
   if (plan->resolvers == NULL)
     plan->resolvers = g_new0 (char *, 1);
+  if (plan->days_off == NULL)
+    plan->days_off = g_new0 (char *, 1);
   g_ptr_array_add (warnings, NULL);
   plan->warnings = (GStrv) g_ptr_array_steal (warnings, NULL);
   return g_steal_pointer (&plan);
@@ -1357,6 +1458,35 @@ mailmove_plan_get_resolvers (MailmovePlan *plan)
   return (const char *const *) plan->resolvers;
 }
 
+const char *
+mailmove_plan_get_time_zone (MailmovePlan *plan)
+{
+  g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
+  return plan->time_zone;
+}
+
+GTimeZone *
+mailmove_plan_dup_zone (MailmovePlan *plan)
+{
+  g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
+  if (plan->time_zone != NULL)
+    {
+      GTimeZone *tz = g_time_zone_new_identifier (plan->time_zone);
+
+      /* Validated at load; the zone database may still have changed under a long-running client. */
+      if (tz != NULL)
+        return tz;
+    }
+  return g_time_zone_new_local ();
+}
+
+const char *const *
+mailmove_plan_get_days_off (MailmovePlan *plan)
+{
+  g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
+  return (const char *const *) plan->days_off;
+}
+
 const char *const *
 mailmove_plan_get_warnings (MailmovePlan *plan)
 {
@@ -1476,6 +1606,13 @@ mailmove_plan_to_json (MailmovePlan *plan)
       json_builder_set_member_name (b, "switch_at");
       json_builder_add_string_value (b, str);
     }
+  if (plan->time_zone != NULL)
+    {
+      json_builder_set_member_name (b, "time_zone");
+      json_builder_add_string_value (b, plan->time_zone);
+    }
+  if (plan->days_off[0] != NULL)
+    add_strv (b, "days_off", (const char *const *) plan->days_off);
   json_builder_set_member_name (b, "dns");
   json_builder_begin_object (b);
   add_strv (b, "dkim_selectors", (const char *const *) plan->dkim_selectors);
@@ -1487,6 +1624,7 @@ mailmove_plan_to_json (MailmovePlan *plan)
   add_duration (b, "quiet_period", plan->policy.quiet_period);
   add_duration (b, "retry_horizon", plan->policy.retry_horizon);
   add_duration (b, "margin", plan->policy.margin);
+  add_duration (b, "silence_wait", plan->policy.silence_wait);
   json_builder_set_member_name (b, "merge");
   json_builder_add_string_value (b, mailmove_merge_scope_to_string (plan->policy.merge));
   json_builder_set_member_name (b, "duplicate");

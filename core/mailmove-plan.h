@@ -72,6 +72,12 @@ gint64 mailmove_plan_get_switch_at (MailmovePlan *plan);                      /*
 const MailmovePolicy *mailmove_plan_get_policy (MailmovePlan *plan);
 const char *const *mailmove_plan_get_dkim_selectors (MailmovePlan *plan);     /* never NULL, may be empty */
 const char *const *mailmove_plan_get_resolvers (MailmovePlan *plan);          /* never NULL, may be empty */
+/* (nullable) the IANA zone the offices keep ("Asia/Tokyo"); NULL: the desktop's own zone. */
+const char *mailmove_plan_get_time_zone (MailmovePlan *plan);
+/* (transfer full) the plan's zone, else the local one; never NULL. */
+GTimeZone *mailmove_plan_dup_zone (MailmovePlan *plan);
+/* Days off besides weekends, "YYYY-MM-DD" in the plan's zone, sorted and unique; never NULL, may be empty. */
+const char *const *mailmove_plan_get_days_off (MailmovePlan *plan);
 /* Translated warnings ("policy.quiet_perod: unknown key (did you mean quiet_period?)"); never NULL. */
 const char *const *mailmove_plan_get_warnings (MailmovePlan *plan);
 

@@ -201,6 +201,32 @@ add_endpoint (JsonBuilder *b, const char *key, const MailmoveEndpoint *e)
   json_builder_end_object (b);
 }
 
+/* The controller's keys (optional: absent in state written before them): the legacy account's own server
+ * from before the pin, and the removal prompt's answers. */
+static void
+add_pair_prompt (JsonBuilder *b, MailmoveAccountPair *pair)
+{
+  const char *host, *user;
+  guint16 port;
+  MailmoveSecurity security;
+
+  if (mailmove_account_pair_get_legacy_original (pair, &host, &port, &security, &user))
+    {
+      json_builder_set_member_name (b, "legacy_original");
+      json_builder_begin_object (b);
+      mailmove_json_add_string_or_null (b, "host", host);
+      json_builder_set_member_name (b, "port");
+      json_builder_add_int_value (b, port);
+      json_builder_set_member_name (b, "security");
+      json_builder_add_string_value (b, mailmove_security_to_string (security));
+      mailmove_json_add_string_or_null (b, "user", user);
+      json_builder_end_object (b);
+    }
+  add_time (b, "prompt_again_at", mailmove_account_pair_get_prompt_again_at (pair));
+  json_builder_set_member_name (b, "keep");
+  json_builder_add_boolean_value (b, mailmove_account_pair_get_keep (pair));
+}
+
 static void
 add_pair (JsonBuilder *b, MailmoveAccountPair *pair)
 {
@@ -277,6 +303,7 @@ add_pair (JsonBuilder *b, MailmoveAccountPair *pair)
   json_builder_end_array (b);
 
   add_time (b, "last_legacy_arrival", mailmove_account_pair_get_last_legacy_arrival (pair));
+  add_time (b, "last_new_external_arrival", mailmove_account_pair_get_last_new_external_arrival (pair));
   json_builder_set_member_name (b, "merge");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "copied");
@@ -289,6 +316,7 @@ add_pair (JsonBuilder *b, MailmoveAccountPair *pair)
   json_builder_add_int_value (b, (gint64) MIN (merge->verified, (guint64) G_MAXINT64));
   add_time (b, "last_merge_at", merge->last_merge_at);
   json_builder_end_object (b);
+  add_pair_prompt (b, pair);
   json_builder_end_object (b);
 }
 
@@ -314,6 +342,7 @@ add_migration (JsonBuilder *b, MailmoveMigration *m)
   add_duration (b, "quiet_period", policy->quiet_period);
   add_duration (b, "retry_horizon", policy->retry_horizon);
   add_duration (b, "margin", policy->margin);
+  add_duration (b, "silence_wait", policy->silence_wait);
   json_builder_set_member_name (b, "merge");
   json_builder_add_string_value (b, mailmove_merge_scope_to_string (policy->merge));
   json_builder_set_member_name (b, "duplicate");
@@ -623,6 +652,9 @@ read_policy (JsonObject *obj, const char *path, MailmovePolicy *policy, GError *
       || !read_duration (o, p, "quiet_period", &policy->quiet_period, error)
       || !read_duration (o, p, "retry_horizon", &policy->retry_horizon, error)
       || !read_duration (o, p, "margin", &policy->margin, error)
+      /* Optional: state written before it existed keeps the default. */
+      || (json_object_has_member (o, "silence_wait")
+          && !read_duration (o, p, "silence_wait", &policy->silence_wait, error))
       || !get_string (o, p, "merge", FALSE, &merge, error)
       || !get_string (o, p, "duplicate", FALSE, &duplicate, error))
     return FALSE;
@@ -799,6 +831,54 @@ read_merge (JsonObject *obj, const char *path, MailmoveAccountPair *pair, GError
   return TRUE;
 }
 
+/* add_pair_prompt's keys; each optional. */
+static gboolean
+read_pair_prompt (JsonObject *o, const char *path, MailmoveAccountPair *pair, GError **error)
+{
+  JsonObject *orig;
+  JsonNode *keep = json_object_get_member (o, "keep");
+  gint64 t;
+
+  if (!get_object (o, path, "legacy_original", TRUE, &orig, error))
+    return FALSE;
+  if (orig != NULL)
+    {
+      g_autofree char *p = child_path (path, "legacy_original");
+      const char *host, *user, *security_name;
+      guint64 port;
+      MailmoveSecurity security;
+
+      if (!get_string (orig, p, "host", FALSE, &host, error)
+          || !get_uint (orig, p, "port", FALSE, G_MAXUINT16, &port, error)
+          || !get_string (orig, p, "security", FALSE, &security_name, error)
+          || !get_string (orig, p, "user", TRUE, &user, error))
+        return FALSE;
+      if (*host == '\0' || port == 0)
+        return corrupt (error, p, _("out of range"));
+      if (!mailmove_security_from_string (security_name, &security))
+        {
+          g_autofree char *pp = child_path (p, "security");
+
+          return corrupt (error, pp, _("unknown value"));
+        }
+      mailmove_account_pair_set_legacy_original (pair, host, (guint16) port, security, user);
+    }
+  if (!get_time (o, path, "prompt_again_at", TRUE, &t, error))
+    return FALSE;
+  mailmove_account_pair_set_prompt_again_at (pair, t);
+  if (keep != NULL && !JSON_NODE_HOLDS_NULL (keep))
+    {
+      if (!JSON_NODE_HOLDS_VALUE (keep) || json_node_get_value_type (keep) != G_TYPE_BOOLEAN)
+        {
+          g_autofree char *p = child_path (path, "keep");
+
+          return corrupt (error, p, _("expected true or false"));
+        }
+      mailmove_account_pair_set_keep (pair, json_node_get_boolean (keep));
+    }
+  return TRUE;
+}
+
 static MailmoveAccountPair *
 read_pair (JsonObject *o, const char *path, GError **error)
 {
@@ -843,7 +923,11 @@ read_pair (JsonObject *o, const char *path, GError **error)
       || !get_time (o, path, "last_legacy_arrival", TRUE, &t, error))
     return NULL;
   mailmove_account_pair_set_last_legacy_arrival (pair, t);
-  if (!read_merge (o, path, pair, error))
+  /* Optional (absent in state written before it existed): UNSET then. */
+  if (!get_time (o, path, "last_new_external_arrival", TRUE, &t, error))
+    return NULL;
+  mailmove_account_pair_set_last_new_external_arrival (pair, t);
+  if (!read_merge (o, path, pair, error) || !read_pair_prompt (o, path, pair, error))
     return NULL;
   return g_steal_pointer (&pair);
 }

@@ -21,6 +21,7 @@ mailmove_policy_init_defaults (MailmovePolicy *policy)
   policy->margin = 1 * DAY;
   policy->merge = MAILMOVE_MERGE_ALL_FOLDERS;
   policy->duplicate = MAILMOVE_DUPLICATE_AUTOMATIC;
+  policy->silence_wait = 1 * DAY;
 }
 
 /* Enum names as they appear in plans, state files and --json output: stable, never translated. */

@@ -58,6 +58,8 @@ typedef struct {
   GTimeSpan margin;         /* default 1 day (stretchers, serve-stale) */
   MailmoveMergeScope merge; /* default all folders */
   MailmoveDuplicateMode duplicate; /* default automatic */
+  GTimeSpan silence_wait;   /* default 1 day: a new server still silent this long after the switch (and after
+                             * practical propagation) is suspect, see mailmove-silence.h */
 } MailmovePolicy;
 
 void mailmove_policy_init_defaults (MailmovePolicy *policy);

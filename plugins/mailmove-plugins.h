@@ -8,4 +8,10 @@
 #include "mailmove-client-adapter.h"
 #include "mailmove-controller.h"
 /* MAILMOVE_PLUGINS_HEADERS: each unit adds its header below. */
+#include "mailmove-settings-view.h"
+#include "mailmove-propagation-chart.h"
+#include "mailmove-view-format.h"
+#include "mailmove-removal-prompt.h"
+#include "mailmove-status-window.h"
+#include "mailmove-setup-assistant.h"
 #undef MAILMOVE_PLUGINS_INSIDE

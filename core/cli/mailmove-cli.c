@@ -19,6 +19,8 @@ typedef struct {
 
 static const Command commands[] = {
   /* MAILMOVE_CLI_TABLE: each later sub-command adds its row here. */
+  { "advise", mailmove_cli_advise, N_("propose when to lower the TTLs and which quiet evening to switch in") },
+  { "settings", mailmove_cli_settings, N_("show or change mailmove’s settings (keys IT locked stay as they are)") },
   { "merge", mailmove_cli_merge, N_("copy the old server’s mail to the new server (exit 0: complete and verified)") },
   { "verify", mailmove_cli_verify, N_("show, per folder, whether every old message is on the new server") },
   { "check", mailmove_cli_check, N_("check DNS propagation of the new mail server (mailmove check DOMAIN)") },

@@ -18,6 +18,13 @@ typedef int (*MailmoveCliFunc) (int argc, char **argv);
 
 /* Sub-commands (argv[0] is the sub-command name). */
 /* MAILMOVE_CLI_COMMANDS: each later sub-command adds its prototype here. */
+int mailmove_cli_advise (int argc, char **argv);
+/* From mailmove-cli-advise-chart.c: draws the advice's timeline into @path (.png or .svg). */
+gboolean mailmove_cli_advise_chart_write (const struct _MailmoveAdvice *advice,
+                                          const struct _MailmoveArrivals *arrivals, const char *path, GError **error);
+int mailmove_cli_settings (int argc, char **argv);
+/* From mailmove-cli-settings.c: says on stderr that the settings schema is missing (the defaults apply). */
+void mailmove_cli_settings_notice (void);
 int mailmove_cli_merge (int argc, char **argv);
 int mailmove_cli_verify (int argc, char **argv);
 int mailmove_cli_check (int argc, char **argv);

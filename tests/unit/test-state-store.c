@@ -99,6 +99,7 @@ rich_migration (const char *domain, guint n_pairs, guint n_observations)
   policy.minimum_grace = G_TIME_SPAN_DAY + G_TIME_SPAN_HOUR / 2 + 250000;
   policy.merge = MAILMOVE_MERGE_INBOX;
   policy.duplicate = MAILMOVE_DUPLICATE_ASK;
+  policy.silence_wait = 90 * G_TIME_SPAN_SECOND;
   mailmove_migration_set_policy (m, &policy);
   mailmove_migration_set_plan_source (m, "/etc/mailmove/plans/example.jp.json");
   mailmove_migration_set_switch_at (m, t0 + G_TIME_SPAN_DAY);
@@ -137,6 +138,8 @@ rich_migration (const char *domain, guint n_pairs, guint n_observations)
           mailmove_account_pair_add_observation (pair, &o);
         }
       mailmove_account_pair_set_last_legacy_arrival (pair, t0 + 2 * G_TIME_SPAN_HOUR);
+      if (i % 2 == 0)
+        mailmove_account_pair_set_last_new_external_arrival (pair, t0 + 3 * G_TIME_SPAN_HOUR + 5);
       mailmove_account_pair_set_merge_counts (pair, &merge);
       assert_true (mailmove_migration_add_pair (m, pair, NULL));
     }
@@ -232,10 +235,46 @@ test_state_store_round_trip (void **state)
   assert_true (h[1].at - h[0].at == G_TIME_SPAN_MINUTE + 7);
   assert_true (h[0].at % G_USEC_PER_SEC != 0);
   assert_true (mailmove_account_pair_get_merge_counts (pair)->copied == 1006);
+  assert_true (mailmove_account_pair_get_last_new_external_arrival (pair)
+               == mailmove_account_pair_get_last_legacy_arrival (pair) + G_TIME_SPAN_HOUR + 5);
+  assert_true (mailmove_migration_get_policy (m)->silence_wait == 90 * G_TIME_SPAN_SECOND);
+  pair = mailmove_migration_find_pair (m, "user5@example.jp", (MailmoveClient) (5 % 3));
+  assert_non_null (pair);
+  assert_true (mailmove_account_pair_get_last_new_external_arrival (pair) == MAILMOVE_TIME_UNSET);
   mailmove_account_pair_get_observations (pair, &n);
   assert_int_equal (n, 20);
   assert_null (mailmove_migration_get_old_server (g_ptr_array_index (back, 1)));
   assert_ptr_equal (mailmove_state_find_migration (back, "EXAMPLE.com"), g_ptr_array_index (back, 1));
+
+  /* A file written before silence_wait and last_new_external_arrival existed loads with their defaults. */
+  {
+    g_autoptr (JsonParser) parser = json_parser_new ();
+    g_autoptr (JsonGenerator) gen = json_generator_new ();
+    g_autoptr (GPtrArray) older = NULL;
+    g_autofree char *old_text = NULL;
+    JsonArray *ms;
+
+    assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+    ms = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)), "migrations");
+    for (guint i = 0; i < json_array_get_length (ms); i++)
+      {
+        JsonObject *mo = json_array_get_object_element (ms, i);
+        JsonArray *ps = json_object_get_array_member (mo, "pairs");
+
+        json_object_remove_member (json_object_get_object_member (mo, "policy"), "silence_wait");
+        for (guint j = 0; j < json_array_get_length (ps); j++)
+          json_object_remove_member (json_array_get_object_element (ps, j), "last_new_external_arrival");
+      }
+    json_generator_set_root (gen, json_parser_get_root (parser));
+    old_text = json_generator_to_data (gen, NULL);
+    assert_null (strstr (old_text, "silence_wait"));
+    older = mailmove_state_deserialize (old_text, -1, &error);
+    assert_null (error);
+    assert_true (mailmove_migration_get_policy (g_ptr_array_index (older, 0))->silence_wait == G_TIME_SPAN_DAY);
+    assert_true (mailmove_account_pair_get_last_new_external_arrival (
+                     g_ptr_array_index (mailmove_migration_get_pairs (g_ptr_array_index (older, 0)), 0))
+                 == MAILMOVE_TIME_UNSET);
+  }
   assert_null (mailmove_state_find_migration (back, "example.net"));
 }
 
