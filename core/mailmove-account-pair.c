@@ -680,3 +680,33 @@ mailmove_account_pair_set_keep (MailmoveAccountPair *self, gboolean keep)
   g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
   self->keep = keep != FALSE;
 }
+
+GPtrArray *
+mailmove_account_pair_dup_latest_observations (MailmoveAccountPair *self)
+{
+  gsize n;
+  const MailmoveObservation *obs;
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GPtrArray *out = g_ptr_array_new ();
+
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), out);
+  obs = mailmove_account_pair_get_observations (self, &n);
+  for (gsize i = n; i-- > 0;)
+    if (g_hash_table_add (seen, obs[i].vantage))
+      g_ptr_array_add (out, (gpointer) &obs[i]);
+  return out;
+}
+
+gboolean
+mailmove_account_pair_has_known_old_ttl (MailmoveAccountPair *self)
+{
+  gsize n;
+  const MailmoveRecordEvidence *r;
+
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), FALSE);
+  r = mailmove_account_pair_get_records (self, &n);
+  for (gsize i = 0; i < n; i++)
+    if (!r[i].is_new_name)
+      return TRUE;
+  return FALSE;
+}

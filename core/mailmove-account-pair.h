@@ -173,6 +173,13 @@ void mailmove_account_pair_set_keep (MailmoveAccountPair *self, gboolean keep);
  * allocated array of MailmoveScheduleVantage whose strings point into @self (valid until the next change). */
 GArray *mailmove_account_pair_dup_old_vantages (MailmoveAccountPair *self);
 
+/* The newest observation of each vantage point, newest first.  (transfer container)
+ * (element-type const MailmoveObservation *): the elements belong to @self. */
+GPtrArray *mailmove_account_pair_dup_latest_observations (MailmoveAccountPair *self);
+
+/* Whether any record of the changed chain existed before the switch (so an old TTL is known). */
+gboolean mailmove_account_pair_has_known_old_ttl (MailmoveAccountPair *self);
+
 /* Turns the evidence and @policy into a MailmoveScheduleInput and computes the schedule.  (transfer full) */
 MailmoveSchedule *mailmove_account_pair_compute_schedule (MailmoveAccountPair *self, const MailmovePolicy *policy);
 

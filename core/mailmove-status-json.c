@@ -18,33 +18,6 @@
 #include "mailmove-silence.h"
 #include "mailmove-status-json.h"
 
-/* The newest observation of each vantage point, newest first.  (element-type const MailmoveObservation *) */
-static GPtrArray *
-latest_per_vantage (MailmoveAccountPair *pair)
-{
-  gsize n;
-  const MailmoveObservation *obs = mailmove_account_pair_get_observations (pair, &n);
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  GPtrArray *out = g_ptr_array_new ();
-
-  for (gsize i = n; i-- > 0;)
-    if (g_hash_table_add (seen, obs[i].vantage))
-      g_ptr_array_add (out, (gpointer) &obs[i]);
-  return out;
-}
-
-static gboolean
-has_known_old_ttl (MailmoveAccountPair *pair)
-{
-  gsize n;
-  const MailmoveRecordEvidence *r = mailmove_account_pair_get_records (pair, &n);
-
-  for (gsize i = 0; i < n; i++)
-    if (!r[i].is_new_name)
-      return TRUE;
-  return FALSE;
-}
-
 static void
 json_int (JsonBuilder *b, const char *key, gint64 value)
 {
@@ -65,7 +38,7 @@ json_evidence (JsonBuilder *b, MailmoveAccountPair *pair)
   const MailmoveRecordEvidence *records = mailmove_account_pair_get_records (pair, &n);
   const MailmoveMergeCounts *merge = mailmove_account_pair_get_merge_counts (pair);
   gint64 t_auth = mailmove_account_pair_get_t_auth (pair);
-  g_autoptr (GPtrArray) latest = latest_per_vantage (pair);
+  g_autoptr (GPtrArray) latest = mailmove_account_pair_dup_latest_observations (pair);
 
   json_builder_set_member_name (b, "evidence");
   json_builder_begin_object (b);
@@ -174,7 +147,7 @@ json_pair (JsonBuilder *b, MailmoveAccountPair *pair, const MailmovePolicy *poli
   json_builder_begin_array (b);
   if (mailmove_account_pair_get_t_auth (pair) == MAILMOVE_TIME_UNSET)
     json_builder_add_string_value (b, "t_auth");
-  if (!has_known_old_ttl (pair))
+  if (!mailmove_account_pair_has_known_old_ttl (pair))
     json_builder_add_string_value (b, "ttl_old");
   json_builder_end_array (b);
 

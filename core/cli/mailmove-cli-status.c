@@ -15,33 +15,6 @@
 #include "mailmove.h"
 #include "mailmove-cli.h"
 
-/* The newest observation of each vantage point, newest first.  (element-type const MailmoveObservation *) */
-static GPtrArray *
-latest_per_vantage (MailmoveAccountPair *pair)
-{
-  gsize n;
-  const MailmoveObservation *obs = mailmove_account_pair_get_observations (pair, &n);
-  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  GPtrArray *out = g_ptr_array_new ();
-
-  for (gsize i = n; i-- > 0;)
-    if (g_hash_table_add (seen, obs[i].vantage))
-      g_ptr_array_add (out, (gpointer) &obs[i]);
-  return out;
-}
-
-static gboolean
-has_known_old_ttl (MailmoveAccountPair *pair)
-{
-  gsize n;
-  const MailmoveRecordEvidence *r = mailmove_account_pair_get_records (pair, &n);
-
-  for (gsize i = 0; i < n; i++)
-    if (!r[i].is_new_name)
-      return TRUE;
-  return FALSE;
-}
-
 /* ---- for people ------------------------------------------------------------------------------------------ */
 
 /* Local time with the date: "2026-11-28 (Sat) 06:00 JST".  Rounded up to the minute, so a deadline is
@@ -83,7 +56,7 @@ print_evidence (MailmoveAccountPair *pair)
   gsize n;
   const MailmoveRecordEvidence *records = mailmove_account_pair_get_records (pair, &n);
   const MailmoveMergeCounts *merge = mailmove_account_pair_get_merge_counts (pair);
-  g_autoptr (GPtrArray) latest = latest_per_vantage (pair);
+  g_autoptr (GPtrArray) latest = mailmove_account_pair_dup_latest_observations (pair);
   gint64 t_auth = mailmove_account_pair_get_t_auth (pair);
   guint32 max_ttl = 0;
   guint n_new = 0, n_old = 0, n_other = 0;
@@ -189,7 +162,7 @@ print_pair (MailmoveAccountPair *pair, const MailmovePolicy *policy, gint64 plan
       print_line (_("Old account can be deleted from:"), _("not known yet"));
       if (mailmove_account_pair_get_t_auth (pair) == MAILMOVE_TIME_UNSET)
         print_line (_("Still unknown:"), _("when every authoritative name server gives the new server"));
-      if (!has_known_old_ttl (pair))
+      if (!mailmove_account_pair_has_known_old_ttl (pair))
         print_line (_("Still unknown:"), _("the TTLs the changed records had before the switch"));
     }
 }
