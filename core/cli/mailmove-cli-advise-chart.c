@@ -40,11 +40,13 @@ static void
 vertical_marker (cairo_t *cr, const Range *r, gint64 t, double red, double green, double blue, gboolean dashed,
                  const char *label, double label_row)
 {
-  double x = x_of (r, t);
   static const double dash[] = { 6.0, 4.0 };
+  double x;
 
+  /* An unknown time (no TTL to lower, no schedule term) has no marker: never subtract from UNSET. */
   if (t == MAILMOVE_TIME_UNSET || t < r->from || t > r->to)
     return;
+  x = x_of (r, t);
   cairo_save (cr);
   cairo_set_source_rgb (cr, red, green, blue);
   cairo_set_line_width (cr, 2.0);

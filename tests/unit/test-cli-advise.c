@@ -161,8 +161,12 @@ test_cli_advise_chart_png_and_svg (void **state)
   const char *argv_svg[] = { "advise", "--plan", plan_file, "--no-dns", "--chart", svg, NULL };
   const char *argv_bad[] = { "advise", "--plan", plan_file, "--no-dns", "--chart", nowhere, NULL };
   double ink;
+  int status;
 
-  assert_int_equal (mailmove_test_run_cli (argv_png, NULL, &out, NULL), 0);
+  status = mailmove_test_run_cli (argv_png, NULL, &out, &err);
+  if (status != 0)
+    fail_msg ("advise --chart exited %d: %s", status, err);
+  g_clear_pointer (&err, g_free);
   assert_non_null (strstr (out, "Switch MX in this quiet window"));
   ink = png_ink (png);
   if (ink < 0.02)
