@@ -34,11 +34,10 @@
 #include "file-utils.h"
 
 #include "mailmove-claws-adapter.h"
-#include "mailmove-claws-pop3-dedup.h"
 
 /* The plugin's own state in Claws' config dir: which account mailmove created for which. */
 #define STATE_FILE "mailmove-claws.ini"
-#define DEDUP_FILE "mailmove-pop3-dedup"
+#define DEDUP_FILE "mailmove-claws-pop3-dedup"
 
 struct _MailmoveClawsAdapter {
   GObject parent_instance;
@@ -62,7 +61,7 @@ struct _MailmoveClawsAdapter {
 
   GHashTable *pins;         /* account id → MailmoveClientServer (the receive pin last applied) */
   GKeyFile *state;          /* [duplicates] new id = legacy id */
-  MailmoveClawsPop3Dedup *dedup;
+  MailmovePop3Dedup *dedup;
 };
 
 static void mailmove_claws_adapter_iface_init (MailmoveClientAdapterInterface *iface);
@@ -231,7 +230,7 @@ dedup_save (MailmoveClawsAdapter *self)
 {
   g_autoptr (GError) error = NULL;
 
-  if (!mailmove_claws_pop3_dedup_save (self->dedup, &error))
+  if (!mailmove_pop3_dedup_save (self->dedup, &error))
     g_warning ("cannot write the POP3 duplicate filter: %s", error->message);
 }
 
@@ -587,7 +586,7 @@ duplicate_account (MailmoveClawsAdapter *self, PrefsAccount *src, const Mailmove
   state_save (self);
   if (src->protocol == A_POP3 && ac->protocol == A_POP3)
     {
-      mailmove_claws_pop3_dedup_pair (self->dedup, legacy, dup_id);
+      mailmove_pop3_dedup_pair (self->dedup, legacy, dup_id);
       dedup_save (self);
     }
   g_hash_table_replace (self->pins, g_strdup (dup_id), mailmove_client_server_copy (receive));
@@ -804,9 +803,9 @@ remove_account (MailmoveClawsAdapter *self, PrefsAccount *ac, GError **error)
 
   g_key_file_remove_key (self->state, "duplicates", id, NULL);
   state_save (self);
-  if (mailmove_claws_pop3_dedup_is_paired (self->dedup, id))
+  if (mailmove_pop3_dedup_is_paired (self->dedup, id))
     {
-      mailmove_claws_pop3_dedup_unpair (self->dedup, id);
+      mailmove_pop3_dedup_unpair (self->dedup, id);
       dedup_save (self);
     }
   g_hash_table_remove (self->pins, id);
@@ -1247,23 +1246,23 @@ on_filtering (gpointer source, gpointer data)
     return FALSE;
   id = account_id_string (fd->account);
   note_new_mail (self, id, 1);
-  if (!mailmove_claws_pop3_dedup_is_paired (self->dedup, id))
+  if (!mailmove_pop3_dedup_is_paired (self->dedup, id))
     return FALSE;
   file = procmsg_get_message_file (fd->msginfo);
   if (file == NULL || !g_file_get_contents (file, &raw, &len, NULL))
     return FALSE;
-  switch (mailmove_claws_pop3_dedup_check (self->dedup, id, (const guint8 *) raw, len))
+  switch (mailmove_pop3_dedup_check (self->dedup, id, (const guint8 *) raw, len))
     {
-    case MAILMOVE_CLAWS_POP3_DROP:
+    case MAILMOVE_POP3_DROP:
       g_message ("account %s: dropped a message its paired account delivered already", id);
       /* Claws' incorporation deletes it from the processing folder (filtering_move_and_copy_msgs). */
       fd->msginfo->filter_op = IS_DELE;
       dedup_save (self);
       return TRUE;
-    case MAILMOVE_CLAWS_POP3_KEEP:
+    case MAILMOVE_POP3_KEEP:
       dedup_save (self);
       return FALSE;
-    case MAILMOVE_CLAWS_POP3_NOT_PAIRED:
+    case MAILMOVE_POP3_NOT_PAIRED:
     default:
       return FALSE;
     }
@@ -1284,8 +1283,8 @@ load_state (MailmoveClawsAdapter *self)
       && !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
     g_warning ("cannot read %s: %s", path, error->message);
   g_clear_error (&error);
-  self->dedup = mailmove_claws_pop3_dedup_new (dedup_path);
-  if (!mailmove_claws_pop3_dedup_load (self->dedup, &error))
+  self->dedup = mailmove_pop3_dedup_new (dedup_path);
+  if (!mailmove_pop3_dedup_load (self->dedup, &error))
     g_warning ("%s", error->message);
   /* Forget pairs whose accounts the user removed meanwhile. */
   keys = g_key_file_get_keys (self->state, "duplicates", NULL, NULL);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-#define G_LOG_DOMAIN "mailmove-claws-pop3-dedup"
+#define G_LOG_DOMAIN "mailmove-pop3-dedup"
 
 #include "config.h"
 
@@ -8,26 +8,25 @@
 #include <glib/gstdio.h>
 #include <glib/gi18n-lib.h>
 
-#include <mailmove.h>
-#include "mailmove-claws-pop3-dedup.h"
+#include "mailmove-plugins.h"
 
-#define FILE_MAGIC "# mailmove-claws-pop3-dedup 1"
+#define FILE_MAGIC "# mailmove-pop3-dedup 1"
 
-G_DEFINE_QUARK (mailmove-claws-pop3-dedup-error-quark, mailmove_claws_pop3_dedup_error)
+G_DEFINE_QUARK (mailmove-pop3-dedup-error-quark, mailmove_pop3_dedup_error)
 
 typedef struct {
   GHashTable *set;  /* key → NULL */
   GQueue order;     /* (element-type utf8) oldest first; owns the strings the set points at */
 } KeySet;
 
-struct _MailmoveClawsPop3Dedup {
+struct _MailmovePop3Dedup {
   GObject parent_instance;
   char *path;
   GHashTable *partner; /* account id → partner id (both directions) */
   GHashTable *keys;    /* account id → KeySet */
 };
 
-G_DEFINE_FINAL_TYPE (MailmoveClawsPop3Dedup, mailmove_claws_pop3_dedup, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (MailmovePop3Dedup, mailmove_pop3_dedup, G_TYPE_OBJECT)
 
 static void
 key_set_free (gpointer data)
@@ -40,7 +39,7 @@ key_set_free (gpointer data)
 }
 
 static KeySet *
-key_set_for (MailmoveClawsPop3Dedup *self, const char *account_id)
+key_set_for (MailmovePop3Dedup *self, const char *account_id)
 {
   KeySet *ks = g_hash_table_lookup (self->keys, account_id);
 
@@ -64,7 +63,7 @@ key_set_add (KeySet *ks, const char *key)
   copy = g_strdup (key);
   g_queue_push_tail (&ks->order, copy);
   g_hash_table_add (ks->set, copy);
-  while (ks->order.length > MAILMOVE_CLAWS_POP3_DEDUP_MAX_KEYS)
+  while (ks->order.length > MAILMOVE_POP3_DEDUP_MAX_KEYS)
     {
       char *old = g_queue_pop_head (&ks->order);
       g_hash_table_remove (ks->set, old);
@@ -73,33 +72,33 @@ key_set_add (KeySet *ks, const char *key)
 }
 
 static void
-mailmove_claws_pop3_dedup_finalize (GObject *object)
+mailmove_pop3_dedup_finalize (GObject *object)
 {
-  MailmoveClawsPop3Dedup *self = MAILMOVE_CLAWS_POP3_DEDUP (object);
+  MailmovePop3Dedup *self = MAILMOVE_POP3_DEDUP (object);
 
   g_free (self->path);
   g_hash_table_destroy (self->partner);
   g_hash_table_destroy (self->keys);
-  G_OBJECT_CLASS (mailmove_claws_pop3_dedup_parent_class)->finalize (object);
+  G_OBJECT_CLASS (mailmove_pop3_dedup_parent_class)->finalize (object);
 }
 
 static void
-mailmove_claws_pop3_dedup_class_init (MailmoveClawsPop3DedupClass *klass)
+mailmove_pop3_dedup_class_init (MailmovePop3DedupClass *klass)
 {
-  G_OBJECT_CLASS (klass)->finalize = mailmove_claws_pop3_dedup_finalize;
+  G_OBJECT_CLASS (klass)->finalize = mailmove_pop3_dedup_finalize;
 }
 
 static void
-mailmove_claws_pop3_dedup_init (MailmoveClawsPop3Dedup *self)
+mailmove_pop3_dedup_init (MailmovePop3Dedup *self)
 {
   self->partner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, key_set_free);
 }
 
-MailmoveClawsPop3Dedup *
-mailmove_claws_pop3_dedup_new (const char *path)
+MailmovePop3Dedup *
+mailmove_pop3_dedup_new (const char *path)
 {
-  MailmoveClawsPop3Dedup *self = g_object_new (MAILMOVE_CLAWS_TYPE_POP3_DEDUP, NULL);
+  MailmovePop3Dedup *self = g_object_new (MAILMOVE_TYPE_POP3_DEDUP, NULL);
 
   self->path = g_strdup (path);
   return self;
@@ -128,7 +127,7 @@ is_key (const char *s)
 }
 
 gboolean
-mailmove_claws_pop3_dedup_load (MailmoveClawsPop3Dedup *self, GError **error)
+mailmove_pop3_dedup_load (MailmovePop3Dedup *self, GError **error)
 {
   g_autofree char *text = NULL;
   g_autoptr (GError) local = NULL;
@@ -136,7 +135,7 @@ mailmove_claws_pop3_dedup_load (MailmoveClawsPop3Dedup *self, GError **error)
   gsize len = 0;
   guint i;
 
-  g_return_val_if_fail (MAILMOVE_CLAWS_IS_POP3_DEDUP (self), FALSE);
+  g_return_val_if_fail (MAILMOVE_IS_POP3_DEDUP (self), FALSE);
   if (self->path == NULL)
     return TRUE;
   if (!g_file_get_contents (self->path, &text, &len, &local))
@@ -164,7 +163,7 @@ mailmove_claws_pop3_dedup_load (MailmoveClawsPop3Dedup *self, GError **error)
       f = g_strsplit (lines[i], " ", 4);
       if (g_strv_length (f) == 3 && strcmp (f[0], "pair") == 0 && is_account_id (f[1]) && is_account_id (f[2])
           && strcmp (f[1], f[2]) != 0)
-        mailmove_claws_pop3_dedup_pair (self, f[1], f[2]);
+        mailmove_pop3_dedup_pair (self, f[1], f[2]);
       else if (g_strv_length (f) == 3 && strcmp (f[0], "key") == 0 && is_account_id (f[1]) && is_key (f[2]))
         key_set_add (key_set_for (self, f[1]), f[2]);
       else
@@ -178,7 +177,7 @@ mailmove_claws_pop3_dedup_load (MailmoveClawsPop3Dedup *self, GError **error)
       g_hash_table_remove_all (self->keys);
       if (g_rename (self->path, aside) != 0)
         g_warning ("cannot move %s aside: %s", self->path, g_strerror (errno));
-      g_set_error (error, MAILMOVE_CLAWS_POP3_DEDUP_ERROR, MAILMOVE_CLAWS_POP3_DEDUP_ERROR_CORRUPT,
+      g_set_error (error, MAILMOVE_POP3_DEDUP_ERROR, MAILMOVE_POP3_DEDUP_ERROR_CORRUPT,
                    _("The duplicate filter’s file %s is damaged (line %u); it was moved to %s and starts empty."),
                    self->path, i + 1, aside);
       return FALSE;
@@ -187,14 +186,14 @@ mailmove_claws_pop3_dedup_load (MailmoveClawsPop3Dedup *self, GError **error)
 }
 
 gboolean
-mailmove_claws_pop3_dedup_save (MailmoveClawsPop3Dedup *self, GError **error)
+mailmove_pop3_dedup_save (MailmovePop3Dedup *self, GError **error)
 {
   g_autoptr (GString) out = g_string_new (FILE_MAGIC "\n");
   g_autofree char *dir = NULL;
   GHashTableIter it;
   gpointer k, v;
 
-  g_return_val_if_fail (MAILMOVE_CLAWS_IS_POP3_DEDUP (self), FALSE);
+  g_return_val_if_fail (MAILMOVE_IS_POP3_DEDUP (self), FALSE);
   if (self->path == NULL)
     return TRUE;
   g_hash_table_iter_init (&it, self->partner);
@@ -222,20 +221,20 @@ mailmove_claws_pop3_dedup_save (MailmoveClawsPop3Dedup *self, GError **error)
 }
 
 void
-mailmove_claws_pop3_dedup_pair (MailmoveClawsPop3Dedup *self, const char *legacy_id, const char *new_id)
+mailmove_pop3_dedup_pair (MailmovePop3Dedup *self, const char *legacy_id, const char *new_id)
 {
-  g_return_if_fail (MAILMOVE_CLAWS_IS_POP3_DEDUP (self));
+  g_return_if_fail (MAILMOVE_IS_POP3_DEDUP (self));
   g_return_if_fail (legacy_id != NULL && new_id != NULL && strcmp (legacy_id, new_id) != 0);
   g_hash_table_replace (self->partner, g_strdup (legacy_id), g_strdup (new_id));
   g_hash_table_replace (self->partner, g_strdup (new_id), g_strdup (legacy_id));
 }
 
 void
-mailmove_claws_pop3_dedup_unpair (MailmoveClawsPop3Dedup *self, const char *account_id)
+mailmove_pop3_dedup_unpair (MailmovePop3Dedup *self, const char *account_id)
 {
   g_autofree char *partner = NULL;
 
-  g_return_if_fail (MAILMOVE_CLAWS_IS_POP3_DEDUP (self));
+  g_return_if_fail (MAILMOVE_IS_POP3_DEDUP (self));
   partner = g_strdup (g_hash_table_lookup (self->partner, account_id));
   g_hash_table_remove (self->partner, account_id);
   g_hash_table_remove (self->keys, account_id);
@@ -247,14 +246,14 @@ mailmove_claws_pop3_dedup_unpair (MailmoveClawsPop3Dedup *self, const char *acco
 }
 
 gboolean
-mailmove_claws_pop3_dedup_is_paired (MailmoveClawsPop3Dedup *self, const char *account_id)
+mailmove_pop3_dedup_is_paired (MailmovePop3Dedup *self, const char *account_id)
 {
-  g_return_val_if_fail (MAILMOVE_CLAWS_IS_POP3_DEDUP (self), FALSE);
+  g_return_val_if_fail (MAILMOVE_IS_POP3_DEDUP (self), FALSE);
   return account_id != NULL && g_hash_table_contains (self->partner, account_id);
 }
 
 char *
-mailmove_claws_pop3_dedup_key (const guint8 *raw, gsize len)
+mailmove_pop3_dedup_key (const guint8 *raw, gsize len)
 {
   g_autofree char *identity = NULL;
   g_autofree char *body = NULL;
@@ -273,24 +272,24 @@ mailmove_claws_pop3_dedup_key (const guint8 *raw, gsize len)
   return g_strdup (g_checksum_get_string (sum));
 }
 
-MailmoveClawsPop3Verdict
-mailmove_claws_pop3_dedup_check (MailmoveClawsPop3Dedup *self, const char *account_id, const guint8 *raw,
+MailmovePop3Verdict
+mailmove_pop3_dedup_check (MailmovePop3Dedup *self, const char *account_id, const guint8 *raw,
                                  gsize len)
 {
   const char *partner;
   g_autofree char *key = NULL;
   KeySet *theirs;
 
-  g_return_val_if_fail (MAILMOVE_CLAWS_IS_POP3_DEDUP (self), MAILMOVE_CLAWS_POP3_NOT_PAIRED);
+  g_return_val_if_fail (MAILMOVE_IS_POP3_DEDUP (self), MAILMOVE_POP3_NOT_PAIRED);
   partner = account_id != NULL ? g_hash_table_lookup (self->partner, account_id) : NULL;
   if (partner == NULL)
-    return MAILMOVE_CLAWS_POP3_NOT_PAIRED;
-  key = mailmove_claws_pop3_dedup_key (raw, len);
+    return MAILMOVE_POP3_NOT_PAIRED;
+  key = mailmove_pop3_dedup_key (raw, len);
   if (key == NULL)
-    return MAILMOVE_CLAWS_POP3_KEEP;  /* nothing to compare: never drop what cannot be identified */
+    return MAILMOVE_POP3_KEEP;  /* nothing to compare: never drop what cannot be identified */
   theirs = g_hash_table_lookup (self->keys, partner);
   if (theirs != NULL && g_hash_table_contains (theirs->set, key))
-    return MAILMOVE_CLAWS_POP3_DROP;
+    return MAILMOVE_POP3_DROP;
   key_set_add (key_set_for (self, account_id), key);
-  return MAILMOVE_CLAWS_POP3_KEEP;
+  return MAILMOVE_POP3_KEEP;
 }
