@@ -57,6 +57,23 @@ mailmove_pin_to_tls_target (const MailmovePin *pin, GTlsDatabase *database, Mail
 }
 
 MailmovePin *
+mailmove_pin_new (MailmovePinKind kind, MailmoveProtocol protocol, MailmoveSecurity security, guint16 port,
+                  const char *address, const char *tls_name, const char *fingerprint_sha256)
+{
+  MailmovePin *pin = g_atomic_rc_box_new0 (MailmovePin);
+
+  pin->kind = kind;
+  pin->protocol = protocol;
+  pin->security = security;
+  pin->port = port;
+  pin->host = g_strdup (kind == MAILMOVE_PIN_HOST_NAME ? tls_name : address);
+  pin->tls_name = g_strdup (tls_name);
+  pin->address = g_strdup (address);
+  pin->fingerprint_sha256 = g_strdup (fingerprint_sha256);
+  return pin;
+}
+
+MailmovePin *
 mailmove_pin_ref (MailmovePin *pin)
 {
   return g_atomic_rc_box_acquire (pin);
@@ -236,15 +253,8 @@ conclude (GTask *task)
       return;
     }
   o = &g_array_index (s->observations, Observation, chosen);
-  pin = g_atomic_rc_box_new0 (MailmovePin);
-  pin->kind = o->kind;
-  pin->protocol = s->protocol;
-  pin->security = s->security;
-  pin->port = s->port;
-  pin->host = g_strdup (o->kind == MAILMOVE_PIN_HOST_NAME ? o->name : s->address);
-  pin->tls_name = g_strdup (o->name);
-  pin->address = g_strdup (s->address);
-  pin->fingerprint_sha256 = g_strdup (o->result->fingerprint_sha256);
+  pin = mailmove_pin_new (o->kind, s->protocol, s->security, s->port, s->address, o->name,
+                          o->result->fingerprint_sha256);
   pin->certificate_der = o->result->certificate_der != NULL ? g_bytes_ref (o->result->certificate_der) : NULL;
   pin->needs_sni = o->kind != MAILMOVE_PIN_HOST_NAME
                    && g_strcmp0 (s->no_sni_fingerprint, pin->fingerprint_sha256) != 0;

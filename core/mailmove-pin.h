@@ -55,6 +55,12 @@ typedef struct {
 
 #define MAILMOVE_TYPE_PIN (mailmove_pin_get_type ())
 GType mailmove_pin_get_type (void) G_GNUC_CONST;
+/* A pin of @kind to @address (the host to connect by follows from the kind: @tls_name for a server-specific
+ * name, else the address), verified as @tls_name with @fingerprint_sha256 (nullable).  For clients that
+ * remember a pin mailmove_pin_select() chose and rebuild it later; the certificate itself is not kept. */
+MailmovePin *mailmove_pin_new (MailmovePinKind kind, MailmoveProtocol protocol, MailmoveSecurity security,
+                               guint16 port, const char *address, const char *tls_name,
+                               const char *fingerprint_sha256);
 MailmovePin *mailmove_pin_ref (MailmovePin *pin);
 void mailmove_pin_unref (MailmovePin *pin);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailmovePin, mailmove_pin_unref)

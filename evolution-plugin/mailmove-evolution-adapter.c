@@ -159,23 +159,12 @@ pin_entry_for_server (const MailmoveClientServer *server)
   return entry;
 }
 
-/* MailmovePin has no public constructor: pins normally come from mailmove_pin_select; this rebuilds the one
- * an account carries from what the adapter remembered (same allocation as mailmove-pin.c, so
- * mailmove_pin_unref frees it). */
+/* The pin an account carries, rebuilt from what the adapter remembered. */
 static MailmovePin *
 pin_from_entry (const PinEntry *entry, MailmoveProtocol protocol)
 {
-  MailmovePin *pin = g_atomic_rc_box_new0 (MailmovePin);
-
-  pin->kind = entry->kind;
-  pin->protocol = protocol;
-  pin->security = entry->security;
-  pin->port = entry->port;
-  pin->host = g_strdup (entry->kind == MAILMOVE_PIN_HOST_NAME ? entry->tls_name : entry->address);
-  pin->tls_name = g_strdup (entry->tls_name);
-  pin->address = g_strdup (entry->address);
-  pin->fingerprint_sha256 = g_strdup (entry->fingerprint);
-  return pin;
+  return mailmove_pin_new (entry->kind, protocol, entry->security, entry->port, entry->address, entry->tls_name,
+                           entry->fingerprint);
 }
 
 static GError *

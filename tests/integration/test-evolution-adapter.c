@@ -555,7 +555,8 @@ test_evolution_adapter_bad_input (void **state)
   MailmoveClientServer no_host = { MAILMOVE_PROTOCOL_IMAP, NULL, 993, MAILMOVE_SECURITY_TLS, (char *) USER, NULL };
   MailmoveClientServer smtp_as_receive = { MAILMOVE_PROTOCOL_SMTP, (char *) "x.example.jp", 465,
                                            MAILMOVE_SECURITY_TLS, NULL, NULL };
-  MailmovePin *kind3_no_address = g_atomic_rc_box_new0 (MailmovePin);
+  MailmovePin *kind3_no_address = mailmove_pin_new (MAILMOVE_PIN_CERTIFICATE, MAILMOVE_PROTOCOL_IMAP,
+                                                    MAILMOVE_SECURITY_TLS, 993, NULL, "x.example.jp", NULL);
   MailmoveClientServer pin_without_address = { MAILMOVE_PROTOCOL_IMAP, (char *) "x.example.jp", 993,
                                                MAILMOVE_SECURITY_TLS, NULL, kind3_no_address };
   struct {
