@@ -67,6 +67,16 @@ mailmove_check_setup_apply_plan (MailmovePropagation *propagation, MailmovePlan 
   mailmove_propagation_set_dkim_selectors (propagation, mailmove_plan_get_dkim_selectors (plan));
   mailmove_propagation_set_policy (propagation, mailmove_plan_get_policy (plan));
   mailmove_propagation_set_switch_at (propagation, mailmove_plan_get_switch_at (plan));
+  for (guint n = 0; !(flags & MAILMOVE_CHECK_SETUP_SKIP_NAMESERVERS) && n < 2; n++)
+    {
+      const char *const *ns = n == 0 ? mailmove_plan_get_old_nameservers (plan)
+                                     : mailmove_plan_get_new_nameservers (plan);
+
+      for (guint i = 0; ns[i] != NULL; i++)
+        if (!mailmove_propagation_add_nameserver (propagation, n == 0 ? MAILMOVE_NS_SET_OLD : MAILMOVE_NS_SET_NEW,
+                                                  ns[i], error))
+          return FALSE;
+    }
   for (guint i = 0; res[i] != NULL; i++)
     {
       g_autoptr (MailmoveVantage) v = mailmove_vantage_new_from_spec (MAILMOVE_VANTAGE_ROLE_GIVEN, res[i], ca_file,

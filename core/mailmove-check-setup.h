@@ -15,12 +15,13 @@
 
 G_BEGIN_DECLS
 
-/* What mailmove_check_setup_apply_plan() leaves to the caller (the CLI's --old, --new, --host). */
+/* What mailmove_check_setup_apply_plan() leaves to the caller (the CLI's --old, --new, --host, --old-ns/--new-ns). */
 typedef enum {
   MAILMOVE_CHECK_SETUP_NONE = 0,
   MAILMOVE_CHECK_SETUP_SKIP_OLD = 1 << 0,   /* the old addresses were given otherwise */
   MAILMOVE_CHECK_SETUP_SKIP_NEW = 1 << 1,   /* the new addresses were given otherwise */
   MAILMOVE_CHECK_SETUP_SKIP_HOST = 1 << 2,  /* the client-facing hosts were given otherwise */
+  MAILMOVE_CHECK_SETUP_SKIP_NAMESERVERS = 1 << 3, /* the moving name servers were given otherwise */
 } MailmoveCheckSetupFlags;
 
 /* The default resolv.conf, and the size above which one is not read at all. */
@@ -33,7 +34,7 @@ guint mailmove_check_setup_add_system_resolvers (MailmovePropagation *propagatio
                                                  guint timeout_ms);
 
 /* Configures @propagation from @plan.  The plan's resolvers become "given" vantages (@ca_file, nullable,
- * trusts a test CA for DNS-over-HTTPS).  FALSE with the vantage's error when a resolver cannot be used. */
+ * trusts a test CA for DNS-over-HTTPS), its moving name servers the old-ns / new-ns sets.  FALSE with the vantage's error when a resolver cannot be used. */
 gboolean mailmove_check_setup_apply_plan (MailmovePropagation *propagation, MailmovePlan *plan,
                                           MailmoveCheckSetupFlags flags, const char *ca_file, guint timeout_ms,
                                           GError **error);

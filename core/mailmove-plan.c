@@ -40,6 +40,8 @@ struct _MailmovePlan
   MailmovePolicy policy;
   GStrv dkim_selectors;
   GStrv resolvers;
+  GStrv old_nameservers;      /* name servers that move with the mail (dns.old_nameservers) */
+  GStrv new_nameservers;
   char *time_zone;  /* (nullable) IANA name; NULL: the desktop's own zone */
   GStrv days_off;   /* "YYYY-MM-DD", sorted, unique; never NULL once loaded */
   GStrv warnings;
@@ -79,6 +81,8 @@ mailmove_plan_finalize (GObject *object)
   g_free (self->canonical_host);
   g_strfreev (self->dkim_selectors);
   g_strfreev (self->resolvers);
+  g_strfreev (self->old_nameservers);
+  g_strfreev (self->new_nameservers);
   g_free (self->time_zone);
   g_strfreev (self->days_off);
   g_strfreev (self->warnings);
@@ -749,6 +753,32 @@ validate_resolver (Check *c, const char *item_path, const char *str, char **out)
   return TRUE;
 }
 
+/* A name server of the move is asked directly (never through DoH): an IP address, IP:PORT or [IPv6]:PORT. */
+static gboolean
+validate_nameserver (Check *c, const char *item_path, const char *str, char **out)
+{
+  g_autoptr (GError) local = NULL;
+  g_autoptr (GInetAddress) address = NULL;
+  g_autofree char *url = NULL;
+
+  if (!mailmove_plan_parse_resolver (str, &address, NULL, &url, &local))
+    {
+      add_error (c, MAILMOVE_PLAN_ERROR_INVALID, item_path, "%s", local->message);
+      return FALSE;
+    }
+  if (address == NULL)
+    {
+      g_autofree char *v = shown (str);
+
+      add_error (c, MAILMOVE_PLAN_ERROR_INVALID, item_path,
+                 _("“%s” is not a name server address; write its IP address (192.0.2.53 or [2001:db8::53]:53), "
+                   "name servers are asked directly"), v);
+      return FALSE;
+    }
+  *out = g_strdup (str);
+  return TRUE;
+}
+
 static gboolean
 validate_selector (Check *c, const char *item_path, const char *str, char **out)
 {
@@ -971,7 +1001,8 @@ check_plan (Check *c, JsonNode *root, MailmovePlan *plan)
   static const char *const known[] = { "version", "domain", "accounts", "old_server", "new_server",
                                        "canonical_host", "switch_at", "dns", "policy", "time_zone", "days_off",
                                        NULL };
-  static const char *const dns_known[] = { "dkim_selectors", "resolvers", NULL };
+  static const char *const dns_known[] = { "dkim_selectors", "resolvers", "old_nameservers", "new_nameservers",
+                                           NULL };
   JsonObject *obj;
   JsonNode *member;
 
@@ -1093,6 +1124,19 @@ check_plan (Check *c, JsonNode *root, MailmovePlan *plan)
           member = json_object_get_member (dns, "resolvers");
           if (member != NULL)
             plan->resolvers = check_string_list (c, member, "dns.resolvers", validate_resolver);
+          member = json_object_get_member (dns, "old_nameservers");
+          if (member != NULL)
+            plan->old_nameservers = check_string_list (c, member, "dns.old_nameservers", validate_nameserver);
+          member = json_object_get_member (dns, "new_nameservers");
+          if (member != NULL)
+            plan->new_nameservers = check_string_list (c, member, "dns.new_nameservers", validate_nameserver);
+          /* One set alone cannot be compared with anything: a half-written move of the name servers. */
+          if ((plan->old_nameservers == NULL || plan->old_nameservers[0] == NULL)
+              != (plan->new_nameservers == NULL || plan->new_nameservers[0] == NULL))
+            add_error (c, MAILMOVE_PLAN_ERROR_INVALID,
+                       plan->old_nameservers == NULL || plan->old_nameservers[0] == NULL ? "dns.old_nameservers"
+                                                                                         : "dns.new_nameservers",
+                       _("missing; when the name servers move, list both the old and the new ones"));
         }
     }
 
@@ -1258,6 +1302,10 @@ mailmove_plan_new_from_data (const char *data, gssize len, const char *source_na
     plan->dkim_selectors = g_new0 (char *, 1);
   if (plan->resolvers == NULL)
     plan->resolvers = g_new0 (char *, 1);
+  if (plan->old_nameservers == NULL)
+    plan->old_nameservers = g_new0 (char *, 1);
+  if (plan->new_nameservers == NULL)
+    plan->new_nameservers = g_new0 (char *, 1);
   if (plan->days_off == NULL)
     plan->days_off = g_new0 (char *, 1);
   g_ptr_array_add (warnings, NULL);
@@ -1452,6 +1500,20 @@ mailmove_plan_get_dkim_selectors (MailmovePlan *plan)
 }
 
 const char *const *
+mailmove_plan_get_old_nameservers (MailmovePlan *plan)
+{
+  g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
+  return (const char *const *) plan->old_nameservers;
+}
+
+const char *const *
+mailmove_plan_get_new_nameservers (MailmovePlan *plan)
+{
+  g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
+  return (const char *const *) plan->new_nameservers;
+}
+
+const char *const *
 mailmove_plan_get_resolvers (MailmovePlan *plan)
 {
   g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
@@ -1617,6 +1679,11 @@ mailmove_plan_to_json (MailmovePlan *plan)
   json_builder_begin_object (b);
   add_strv (b, "dkim_selectors", (const char *const *) plan->dkim_selectors);
   add_strv (b, "resolvers", (const char *const *) plan->resolvers);
+  if (plan->old_nameservers[0] != NULL)
+    {
+      add_strv (b, "old_nameservers", (const char *const *) plan->old_nameservers);
+      add_strv (b, "new_nameservers", (const char *const *) plan->new_nameservers);
+    }
   json_builder_end_object (b);
   json_builder_set_member_name (b, "policy");
   json_builder_begin_object (b);

@@ -72,6 +72,10 @@ gint64 mailmove_plan_get_switch_at (MailmovePlan *plan);                      /*
 const MailmovePolicy *mailmove_plan_get_policy (MailmovePlan *plan);
 const char *const *mailmove_plan_get_dkim_selectors (MailmovePlan *plan);     /* never NULL, may be empty */
 const char *const *mailmove_plan_get_resolvers (MailmovePlan *plan);          /* never NULL, may be empty */
+/* The name servers that move with the mail (dns.old_nameservers / dns.new_nameservers, "IP[:PORT]"): both
+ * empty when the domain's DNS stays where it is, both non-empty otherwise.  Never NULL. */
+const char *const *mailmove_plan_get_old_nameservers (MailmovePlan *plan);
+const char *const *mailmove_plan_get_new_nameservers (MailmovePlan *plan);
 /* (nullable) the IANA zone the offices keep ("Asia/Tokyo"); NULL: the desktop's own zone. */
 const char *mailmove_plan_get_time_zone (MailmovePlan *plan);
 /* (transfer full) the plan's zone, else the local one; never NULL. */

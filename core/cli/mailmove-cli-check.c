@@ -489,11 +489,12 @@ mailmove_cli_check (int argc, char **argv)
     mailmove_propagation_add_host (p, hosts[i]);
   if (plan != NULL)
     {
-      /* The same setup as the plugins' controller (mailmove-check-setup.h); --old/--new/--host win. */
+      /* The same setup as the plugins' controller (mailmove-check-setup.h); --old/--new/--host/--*-ns win. */
       g_autoptr (GError) error = NULL;
       MailmoveCheckSetupFlags flags = (old_addrs != NULL ? MAILMOVE_CHECK_SETUP_SKIP_OLD : 0)
                                       | (new_addrs != NULL ? MAILMOVE_CHECK_SETUP_SKIP_NEW : 0)
-                                      | (hosts != NULL ? MAILMOVE_CHECK_SETUP_SKIP_HOST : 0);
+                                      | (hosts != NULL ? MAILMOVE_CHECK_SETUP_SKIP_HOST : 0)
+                                      | (old_ns != NULL || new_ns != NULL ? MAILMOVE_CHECK_SETUP_SKIP_NAMESERVERS : 0);
 
       if (!mailmove_check_setup_apply_plan (p, plan, flags, ca_file, (guint) timeout_ms, &error))
         {

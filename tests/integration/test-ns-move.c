@@ -18,6 +18,8 @@
 static DnsHarness *harness;
 static char *tmp;
 static char *state_path;
+static char *plan_path;
+static guint n_checks;
 
 typedef struct {
   int status;
@@ -36,19 +38,23 @@ result_clear (Result *r)
   r->root = NULL;
 }
 
-/* `mailmove check example.jp` with both name server sets, the system resolver (the honest cache) only. */
+/* `mailmove check example.jp` with both name server sets, the system resolver (the honest cache) only.  Every
+ * other check names the sets in the plan (dns.old_nameservers / dns.new_nameservers, as IT would, and as the
+ * plugins' controller reads them) instead of --old-ns / --new-ns: both must judge the move alike. */
 static void
 check (Result *r, const char *switched_at)
 {
-  const char *argv[] = { "check", "example.jp", "--no-public", "--json", "--state", state_path, "--timeout", "500",
-                         "--old", "127.0.30.1", "--old", "2001:db8:30::1", "--new", "127.0.30.2",
-                         "--new", "2001:db8:30::2", "--old-ns", "127.0.10.1", "--old-ns", "127.0.10.2",
-                         "--new-ns", "127.0.10.11", "--new-ns", "127.0.10.12:53",
-                         switched_at != NULL ? "--switched-at" : NULL, switched_at, NULL };
+  const char *flags[] = { "check", "example.jp", "--no-public", "--json", "--state", state_path, "--timeout", "500",
+                          "--old", "127.0.30.1", "--old", "2001:db8:30::1", "--new", "127.0.30.2",
+                          "--new", "2001:db8:30::2", "--old-ns", "127.0.10.1", "--old-ns", "127.0.10.2",
+                          "--new-ns", "127.0.10.11", "--new-ns", "127.0.10.12:53",
+                          switched_at != NULL ? "--switched-at" : NULL, switched_at, NULL };
+  const char *planned[] = { "check", "--plan", plan_path, "--no-public", "--json", "--state", state_path,
+                            "--timeout", "500", switched_at != NULL ? "--switched-at" : NULL, switched_at, NULL };
   g_autoptr (GError) error = NULL;
 
   result_clear (r);
-  r->status = mailmove_test_run_cli (argv, NULL, &r->out, &r->err);
+  r->status = mailmove_test_run_cli (n_checks++ % 2 == 0 ? flags : planned, NULL, &r->out, &r->err);
   r->parser = json_parser_new ();
   if (!json_parser_load_from_data (r->parser, r->out, -1, &error)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (r->parser)))
@@ -155,6 +161,16 @@ setup (void **state)
   harness = dns_harness_start ();
   tmp = mailmove_test_mkdtemp ();
   state_path = g_build_filename (tmp, "state.json", NULL);
+  plan_path = g_build_filename (tmp, "plan.json", NULL);
+  if (!g_file_set_contents (plan_path,
+                            "{\"version\": 1, \"domain\": \"example.jp\",\n"
+                            " \"old_server\": {\"addresses\": [\"127.0.30.1\", \"2001:db8:30::1\"]},\n"
+                            " \"new_server\": {\"host\": \"sv1234.new-host.jp\", "
+                            "\"addresses\": [\"127.0.30.2\", \"2001:db8:30::2\"], \"imap\": {}},\n"
+                            " \"dns\": {\"old_nameservers\": [\"127.0.10.1\", \"127.0.10.2\"],\n"
+                            "         \"new_nameservers\": [\"127.0.10.11\", \"127.0.10.12:53\"]}}\n",
+                            -1, NULL))
+    return -1;
   store = mailmove_state_store_new (state_path);
   if (!mailmove_state_store_update (store, create_cb, NULL, NULL))
     return -1;
@@ -169,6 +185,7 @@ teardown (void **state)
   mailmove_test_rmdir_r (tmp);
   g_clear_pointer (&tmp, g_free);
   g_clear_pointer (&state_path, g_free);
+  g_clear_pointer (&plan_path, g_free);
   return 0;
 }
 

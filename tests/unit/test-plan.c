@@ -142,6 +142,14 @@ test_plan_bad_plans_name_path_and_fix (void **state)
       "dns.resolvers[0]", "IP:PORT" },
     { HEAD "'dns': {'resolvers': ['dns.google']}, " NEW "}", MAILMOVE_PLAN_ERROR_INVALID, "dns.resolvers[0]",
       "DNS-over-HTTPS URL" },
+    { HEAD "'dns': {'old_nameservers': ['192.0.2.1']}, " NEW "}", MAILMOVE_PLAN_ERROR_INVALID,
+      "dns.new_nameservers", "list both the old and the new ones" },
+    { HEAD "'dns': {'old_nameservers': ['192.0.2.1'], 'new_nameservers': ['https://dns.example.net/q']}, " NEW "}",
+      MAILMOVE_PLAN_ERROR_INVALID, "dns.new_nameservers[0]", "asked directly" },
+    { HEAD "'dns': {'old_nameservers': ['ns1.example.jp'], 'new_nameservers': ['192.0.2.2']}, " NEW "}",
+      MAILMOVE_PLAN_ERROR_INVALID, "dns.old_nameservers[0]", "DNS-over-HTTPS URL" },
+    { HEAD "'dns': {'old_nameservers': [], 'new_nameservers': ['192.0.2.2']}, " NEW "}",
+      MAILMOVE_PLAN_ERROR_INVALID, "dns.old_nameservers", "list both" },
     { HEAD "'dns': {'dkim_selectors': ['a b']}, " NEW "}", MAILMOVE_PLAN_ERROR_INVALID,
       "dns.dkim_selectors[0]", "e.g. default" },
     { HEAD "'dns': {'dkim_selectors': 'default'}, " NEW "}", MAILMOVE_PLAN_ERROR_INVALID, "dns.dkim_selectors",
@@ -332,6 +340,8 @@ test_plan_minimal_plan_gets_defaults (void **state)
   assert_memory_equal (policy, &defaults, sizeof defaults);
   assert_null (mailmove_plan_get_dkim_selectors (plan)[0]);
   assert_null (mailmove_plan_get_resolvers (plan)[0]);
+  assert_null (mailmove_plan_get_old_nameservers (plan)[0]);
+  assert_null (mailmove_plan_get_new_nameservers (plan)[0]);
   assert_null (mailmove_plan_get_warnings (plan)[0]);
 
   assert_true (mailmove_plan_covers_address (plan, "taro@example.jp"));
@@ -367,7 +377,8 @@ test_plan_full_plan_values (void **state)
       "'new_server': {'host': '198.51.100.20', 'tls_name': 'sv1234.new-host.jp', 'pop3': {}}, "
       "'canonical_host': 'imap.example.jp', 'switch_at': '2026-11-27T21:00:00+09:00', "
       "'dns': {'dkim_selectors': ['Default', 's2024._x'], 'resolvers': ['192.0.2.53', '192.0.2.54:5353', "
-      "'2001:db8::53', '[2001:db8::53]:5353', 'https://dns.example.net/dns-query']}, "
+      "'2001:db8::53', '[2001:db8::53]:5353', 'https://dns.example.net/dns-query'], "
+      "'old_nameservers': ['192.0.2.1', '[2001:db8::1]:5353'], 'new_nameservers': ['198.51.100.1']}, "
       "'policy': {'minimum_grace': 'P2W', 'quiet_period': 'PT30S', 'retry_horizon': 'P1DT12H', 'margin': 'PT0S', "
       "'merge': 'inbox', 'duplicate': 'ask'}, '_comment': 'ignored'}");
   const MailmovePlanServer *old_server = mailmove_plan_get_old_server (plan);
@@ -397,6 +408,9 @@ test_plan_full_plan_values (void **state)
   assert_string_equal (mailmove_plan_get_dkim_selectors (plan)[0], "default");
   assert_string_equal (mailmove_plan_get_dkim_selectors (plan)[1], "s2024._x");
   assert_int_equal (g_strv_length ((char **) mailmove_plan_get_resolvers (plan)), 5);
+  assert_int_equal (g_strv_length ((char **) mailmove_plan_get_old_nameservers (plan)), 2);
+  assert_string_equal (mailmove_plan_get_old_nameservers (plan)[1], "[2001:db8::1]:5353");
+  assert_string_equal (mailmove_plan_get_new_nameservers (plan)[0], "198.51.100.1");
   assert_true (policy->minimum_grace == 14 * G_TIME_SPAN_DAY);
   assert_true (policy->quiet_period == 30 * G_TIME_SPAN_SECOND);
   assert_true (policy->retry_horizon == 36 * G_TIME_SPAN_HOUR);
@@ -480,6 +494,7 @@ test_plan_to_json_round_trips (void **state)
     HEAD "'accounts': ['taro@example.jp'], 'old_server': {'addresses': ['203.0.113.10']}, "
          "'new_server': {'host': 'sv1234.new-host.jp', 'smtp': {'security': 'starttls'}, 'pop3': {'port': 1995}}, "
          "'switch_at': '2026-11-27T21:00:00Z', 'policy': {'margin': 'PT0.5S', 'quiet_period': 'PT90M'}}",
+    HEAD "'dns': {'old_nameservers': ['192.0.2.1'], 'new_nameservers': ['198.51.100.1:5353']}, " NEW "}",
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (plans); i++)
