@@ -10,6 +10,8 @@
 #include "mailmove-types.h"
 #include "mailmove-clock.h"
 #include "mailmove-doh.h"
+#include "mailmove-http-body.h"
+#include "mailmove-soup-trust.h"
 
 #define CONTENT_TYPE "application/dns-message"
 #define MAX_BODY 65535
@@ -23,8 +25,7 @@ struct _MailmoveDohClient
   char *request_url;  /* without fragment */
   MailmoveDohMethod method;
   SoupSession *session;
-  GTlsDatabase *database;     /* the given CA file's, or the system's */
-  GSocketConnectable *identity;  /* host and port of the URL: the name the certificate must carry */
+  MailmoveSoupTrust *trust;   /* the given CA file, or the system's store */
 };
 
 G_DEFINE_FINAL_TYPE (MailmoveDohClient, mailmove_doh_client, G_TYPE_OBJECT)
@@ -53,8 +54,7 @@ mailmove_doh_client_finalize (GObject *object)
   MailmoveDohClient *self = MAILMOVE_DOH_CLIENT (object);
 
   g_clear_object (&self->session);
-  g_clear_object (&self->database);
-  g_clear_object (&self->identity);
+  g_clear_pointer (&self->trust, mailmove_soup_trust_unref);
   g_free (self->url);
   g_free (self->request_url);
 
@@ -77,7 +77,8 @@ mailmove_doh_client_new (const char *url, MailmoveDohMethod method, const char *
 {
   g_autoptr(MailmoveDohClient) self = NULL;
   g_autoptr(GUri) uri = NULL;
-  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(MailmoveSoupTrust) trust = NULL;
+  GError *local = NULL;
 
   g_return_val_if_fail (url != NULL, NULL);
   g_return_val_if_fail (method == MAILMOVE_DOH_METHOD_POST || method == MAILMOVE_DOH_METHOD_GET, NULL);
@@ -93,34 +94,20 @@ mailmove_doh_client_new (const char *url, MailmoveDohMethod method, const char *
       return NULL;
     }
 
-  if (ca_file != NULL)
+  trust = mailmove_soup_trust_new (uri, ca_file, &local);
+  if (trust == NULL)
     {
-      database = g_tls_file_database_new (ca_file, error);
-      if (database == NULL)
-        return NULL;
+      g_set_error_literal (error, MAILMOVE_DNS_ERROR, MAILMOVE_DNS_ERROR_TLS, local->message);
+      g_error_free (local);
+      return NULL;
     }
 
   self = g_object_new (MAILMOVE_TYPE_DOH_CLIENT, NULL);
   self->url = g_strdup (url);
   self->request_url = g_uri_to_string_partial (uri, G_URI_HIDE_FRAGMENT);
   self->method = method;
-  /* No SoupCache: an HTTP cache in between would hide the resolver's own cache. */
-  self->session = soup_session_new_with_options ("timeout", DEFAULT_TIMEOUT_S,
-                                                 "user-agent", "mailmove/" PACKAGE_VERSION,
-                                                 NULL);
-  if (database != NULL)
-    soup_session_set_tls_database (self->session, database);
-  else
-    database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-  if (database == NULL)
-    {
-      g_set_error (error, MAILMOVE_DNS_ERROR, MAILMOVE_DNS_ERROR_TLS,
-                   _("No trusted certificate authorities are available to verify %s"), url);
-      return NULL;
-    }
-  self->database = g_steal_pointer (&database);
-  self->identity = g_network_address_new (g_uri_get_host (uri),
-                                          (guint16) (g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443));
+  self->session = mailmove_soup_trust_new_session (trust, DEFAULT_TIMEOUT_S);
+  self->trust = g_steal_pointer (&trust);
   return g_steal_pointer (&self);
 }
 
@@ -174,7 +161,7 @@ error_from_transport (MailmoveDohClient *self, GError *error)
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return error;
-  if (error->domain == G_TLS_ERROR)
+  if (mailmove_soup_trust_is_certificate_error (error))
     mapped = g_error_new (MAILMOVE_DNS_ERROR, MAILMOVE_DNS_ERROR_TLS,
                           _("The certificate of the DNS-over-HTTPS server %s could not be verified: %s"),
                           self->url, error->message);
@@ -214,8 +201,6 @@ parse_age (const char *value)
   return (guint32) v;
 }
 
-static void read_more (GTask *task);
-
 static void
 finish_body (GTask *task)
 {
@@ -248,70 +233,28 @@ finish_body (GTask *task)
 }
 
 static void
-on_read (GObject *source, GAsyncResult *result, gpointer data)
+on_body (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr(GTask) task = data;
   MailmoveDohClient *self = g_task_get_source_object (task);
   Request *r = g_task_get_task_data (task);
   GError *error = NULL;
-  g_autoptr(GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
 
-  if (chunk == NULL)
+  r->body = mailmove_http_body_read_finish (result, &error);
+  if (r->body != NULL)
+    finish_body (task);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
     {
-      g_task_return_error (task, error_from_transport (self, error));
-      return;
-    }
-  if (g_bytes_get_size (chunk) == 0)
-    {
-      finish_body (task);
-      return;
-    }
-  if (r->body->len + g_bytes_get_size (chunk) > MAX_BODY)
-    {
+      g_error_free (error);
       g_task_return_new_error (task, MAILMOVE_DNS_ERROR, MAILMOVE_DNS_ERROR_HTTP,
                                _("The answer of the DNS-over-HTTPS server %s is larger than a DNS message can be"),
                                self->url);
-      return;
     }
-  g_byte_array_append (r->body, g_bytes_get_data (chunk, NULL), (guint) g_bytes_get_size (chunk));
-  read_more (g_steal_pointer (&task));
-}
-
-static void
-read_more (GTask *task)
-{
-  Request *r = g_task_get_task_data (task);
-
-  /* One byte more than allowed, so an oversized body is seen without reading all of it. */
-  g_input_stream_read_bytes_async (r->stream, MAX_BODY + 1 - r->body->len, G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task), on_read, task);
+  else
+    g_task_return_error (task, error_from_transport (self, error));
 }
 
 static void check_response (GTask *task);
-
-static void
-on_verified (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr(GTask) task = data;
-  MailmoveDohClient *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  GTlsCertificateFlags flags;
-
-  flags = g_tls_database_verify_chain_finish (G_TLS_DATABASE (source), result, &error);
-  if (error != NULL)
-    {
-      g_task_return_error (task, error_from_transport (self, error));
-      return;
-    }
-  if (flags != 0)
-    {
-      g_task_return_new_error (task, MAILMOVE_DNS_ERROR, MAILMOVE_DNS_ERROR_TLS,
-                               _("The certificate of the DNS-over-HTTPS server %s could not be verified: %s"),
-                               self->url, _("it is not trusted for this address"));
-      return;
-    }
-  check_response (g_steal_pointer (&task));
-}
 
 static void
 on_sent (GObject *source, GAsyncResult *result, gpointer data)
@@ -320,32 +263,14 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   MailmoveDohClient *self = g_task_get_source_object (task);
   Request *r = g_task_get_task_data (task);
   GError *error = NULL;
-  GTlsCertificate *peer;
-  GCancellable *cancellable;
 
-  r->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  r->stream = mailmove_soup_trust_send_finish (result, &error);
   if (r->stream == NULL)
     {
       g_task_return_error (task, error_from_transport (self, error));
       return;
     }
-
-  /* GIO's TLS backend resumes sessions from a process-wide cache keyed by address and host name, not
-   * by trust store, and a resumed session skips certificate checks: a session verified by another
-   * client (another CA file) would be taken as verified here.  So verify the peer's chain against this
-   * client's own trust store, every time. */
-  peer = soup_message_get_tls_peer_certificate (r->message);
-  if (peer == NULL)
-    {
-      g_task_return_new_error (task, MAILMOVE_DNS_ERROR, MAILMOVE_DNS_ERROR_TLS,
-                               _("The certificate of the DNS-over-HTTPS server %s could not be verified: %s"),
-                               self->url, _("the server sent none"));
-      return;
-    }
-  cancellable = g_task_get_cancellable (task);
-  g_tls_database_verify_chain_async (self->database, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
-                                     self->identity, NULL, G_TLS_DATABASE_VERIFY_NONE,
-                                     cancellable, on_verified, g_steal_pointer (&task));
+  check_response (g_steal_pointer (&task));
 }
 
 static void
@@ -356,6 +281,7 @@ check_response (GTask *task_in)
   Request *r = g_task_get_task_data (task);
   SoupMessageHeaders *headers;
   const char *content_type;
+  GCancellable *cancellable;
   guint status;
 
   /* DNS failures come as 200 with the rcode inside; any other status is the HTTP side failing. */
@@ -385,8 +311,8 @@ check_response (GTask *task_in)
                                self->url);
       return;
     }
-  r->body = g_byte_array_sized_new (512);
-  read_more (g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  mailmove_http_body_read_async (r->stream, MAX_BODY, cancellable, on_body, g_steal_pointer (&task));
 }
 
 void
@@ -445,8 +371,8 @@ mailmove_doh_client_query_async (MailmoveDohClient *self, const char *name, guin
   /* Ask any HTTP cache in between to revalidate: we want the resolver's own cache. */
   soup_message_headers_replace (headers, "Cache-Control", "no-cache");
   r->started = g_get_monotonic_time ();
-  soup_session_send_async (self->session, r->message, G_PRIORITY_DEFAULT, cancellable, on_sent,
-                           g_steal_pointer (&task));
+  mailmove_soup_trust_send_async (self->trust, self->session, r->message, cancellable, on_sent,
+                                  g_steal_pointer (&task));
 }
 
 MailmoveDnsMessage *

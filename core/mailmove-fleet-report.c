@@ -2,9 +2,8 @@
 #define G_LOG_DOMAIN "mailmove-fleet-report"
 
 /* One post in flight or waiting to retry at a time: a newer status replaces a waiting one (it says everything
- * the older one did).  The server's certificate is checked against our own trust store as soon as the TLS
- * handshake is done and before the body is written: GIO may resume a session another trust store verified
- * (see mailmove-doh.c), and the status must not go to a server IT did not choose. */
+ * the older one did).  The server's certificate is checked against our own trust store before the body is
+ * written (mailmove-soup-trust.h): the status must not go to a server IT did not choose. */
 
 #include "config.h"
 
@@ -15,6 +14,7 @@
 #include "mailmove-types.h"
 #include "mailmove-status-json.h"
 #include "mailmove-fleet-report.h"
+#include "mailmove-soup-trust.h"
 
 #define DEFAULT_TIMEOUT_S 30
 #define DEFAULT_ATTEMPTS 8
@@ -29,8 +29,7 @@ struct _MailmoveFleetReport
 
   char *url;
   SoupSession *session;
-  GTlsDatabase *database;
-  GSocketConnectable *identity;
+  MailmoveSoupTrust *trust;
   guint max_attempts;
   GTimeSpan first_delay;
   GTimeSpan max_delay;
@@ -42,11 +41,8 @@ G_DEFINE_FINAL_TYPE (MailmoveFleetReport, mailmove_fleet_report, G_TYPE_OBJECT)
 typedef struct {
   GBytes *body;
   guint attempt;          /* sends so far */
-  GCancellable *send_cancel; /* (owned) per send: cancelled by the caller's cancellable or a bad certificate */
   gulong cancel_id;       /* on the caller's cancellable */
   GSource *timer;         /* (owned) (nullable) the retry wait */
-  gboolean tls_rejected;
-  char *tls_reason;
   SoupMessage *message;
 } Post;
 
@@ -56,14 +52,12 @@ post_free (gpointer data)
   Post *p = data;
 
   g_clear_pointer (&p->body, g_bytes_unref);
-  g_clear_object (&p->send_cancel);
   if (p->timer != NULL)
     {
       g_source_destroy (p->timer);
       g_source_unref (p->timer);
     }
   g_clear_object (&p->message);
-  g_free (p->tls_reason);
   g_free (p);
 }
 
@@ -73,8 +67,7 @@ mailmove_fleet_report_finalize (GObject *object)
   MailmoveFleetReport *self = MAILMOVE_FLEET_REPORT (object);
 
   g_clear_object (&self->session);
-  g_clear_object (&self->database);
-  g_clear_object (&self->identity);
+  g_clear_pointer (&self->trust, mailmove_soup_trust_unref);
   g_free (self->url);
   G_OBJECT_CLASS (mailmove_fleet_report_parent_class)->finalize (object);
 }
@@ -97,8 +90,9 @@ MailmoveFleetReport *
 mailmove_fleet_report_new (const char *url, const char *ca_file, GError **error)
 {
   g_autoptr (MailmoveFleetReport) self = NULL;
-  g_autoptr (GTlsDatabase) database = NULL;
+  g_autoptr (MailmoveSoupTrust) trust = NULL;
   g_autoptr (GUri) uri = NULL;
+  GError *local = NULL;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -112,35 +106,18 @@ mailmove_fleet_report_new (const char *url, const char *ca_file, GError **error)
                    url != NULL ? url : "");
       return NULL;
     }
-  if (ca_file != NULL && *ca_file != '\0')
+  trust = mailmove_soup_trust_new (uri, ca_file, &local);
+  if (trust == NULL)
     {
-      g_autoptr (GError) local = NULL;
-
-      database = g_tls_file_database_new (ca_file, &local);
-      if (database == NULL)
-        {
-          g_set_error (error, MAILMOVE_FLEET_REPORT_ERROR, MAILMOVE_FLEET_REPORT_ERROR_TLS,
-                       _("The CA file %s cannot be used: %s"), ca_file, local->message);
-          return NULL;
-        }
-    }
-  else
-    database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-  if (database == NULL)
-    {
-      g_set_error (error, MAILMOVE_FLEET_REPORT_ERROR, MAILMOVE_FLEET_REPORT_ERROR_TLS,
-                   _("No trusted certificate authorities are available to verify %s"), url);
+      g_set_error_literal (error, MAILMOVE_FLEET_REPORT_ERROR, MAILMOVE_FLEET_REPORT_ERROR_TLS, local->message);
+      g_error_free (local);
       return NULL;
     }
 
   self = g_object_new (MAILMOVE_TYPE_FLEET_REPORT, NULL);
   self->url = g_strdup (url);
-  self->session = soup_session_new_with_options ("timeout", DEFAULT_TIMEOUT_S,
-                                                 "user-agent", "mailmove/" PACKAGE_VERSION, NULL);
-  soup_session_set_tls_database (self->session, database);
-  self->database = g_steal_pointer (&database);
-  self->identity = g_network_address_new (g_uri_get_host (uri),
-                                          (guint16) (g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443));
+  self->session = mailmove_soup_trust_new_session (trust, DEFAULT_TIMEOUT_S);
+  self->trust = g_steal_pointer (&trust);
   return g_steal_pointer (&self);
 }
 
@@ -277,18 +254,10 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   MailmoveFleetReport *self = g_task_get_source_object (task);
   Post *p = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
-  g_autoptr (GInputStream) reply = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr (GInputStream) reply = mailmove_soup_trust_send_finish (result, &error);
   GCancellable *cancellable = g_task_get_cancellable (task);
   guint status;
 
-  if (p->tls_rejected)
-    {
-      complete (task, g_error_new (MAILMOVE_FLEET_REPORT_ERROR, MAILMOVE_FLEET_REPORT_ERROR_TLS,
-                                   _("The certificate of the fleet report server %s could not be verified, so the "
-                                     "status was not sent: %s"),
-                                   self->url, p->tls_reason != NULL ? p->tls_reason : ""));
-      return;
-    }
   if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
     {
       complete (task, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Operation was cancelled")));
@@ -296,7 +265,7 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (reply == NULL)
     {
-      if (error->domain == G_TLS_ERROR)
+      if (mailmove_soup_trust_is_certificate_error (error))
         complete (task, g_error_new (MAILMOVE_FLEET_REPORT_ERROR, MAILMOVE_FLEET_REPORT_ERROR_TLS,
                                      _("The certificate of the fleet report server %s could not be verified, so "
                                        "the status was not sent: %s"),
@@ -328,33 +297,6 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
-on_network_event (SoupMessage *message, GSocketClientEvent event, GIOStream *connection, gpointer data)
-{
-  GTask *task = data;
-  MailmoveFleetReport *self = g_task_get_source_object (task);
-  Post *p = g_task_get_task_data (task);
-  g_autoptr (GError) error = NULL;
-  GTlsCertificate *peer;
-  GTlsCertificateFlags flags;
-
-  if (event != G_SOCKET_CLIENT_TLS_HANDSHAKED || !G_IS_TLS_CONNECTION (connection))
-    return;
-  /* Before a byte of the body is written.  In-memory chain check, no I/O. */
-  peer = g_tls_connection_get_peer_certificate (G_TLS_CONNECTION (connection));
-  if (peer == NULL)
-    flags = G_TLS_CERTIFICATE_GENERIC_ERROR;
-  else
-    flags = g_tls_database_verify_chain (self->database, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
-                                         self->identity, NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, &error);
-  if (flags != 0 || error != NULL)
-    {
-      p->tls_rejected = TRUE;
-      p->tls_reason = g_strdup (error != NULL ? error->message : _("it is not trusted for this address"));
-      g_cancellable_cancel (p->send_cancel);
-    }
-}
-
-static void
 send_once (GTask *task)
 {
   MailmoveFleetReport *self = g_task_get_source_object (task);
@@ -362,17 +304,11 @@ send_once (GTask *task)
 
   p->attempt++;
   g_clear_object (&p->message);
-  /* A fresh cancellable per send: the certificate check cancels only its own send. */
-  if (p->send_cancel == NULL || g_cancellable_is_cancelled (p->send_cancel))
-    {
-      g_clear_object (&p->send_cancel);
-      p->send_cancel = g_cancellable_new ();
-    }
   p->message = soup_message_new (SOUP_METHOD_POST, self->url);
   soup_message_add_flags (p->message, SOUP_MESSAGE_NO_REDIRECT);
   soup_message_set_request_body_from_bytes (p->message, "application/json", p->body);
-  g_signal_connect (p->message, "network-event", G_CALLBACK (on_network_event), task);
-  soup_session_send_async (self->session, p->message, G_PRIORITY_DEFAULT, p->send_cancel, on_sent, task);
+  mailmove_soup_trust_send_async (self->trust, self->session, p->message, g_task_get_cancellable (task), on_sent,
+                                  task);
 }
 
 static gboolean
@@ -393,13 +329,11 @@ static void
 on_caller_cancelled_idle (GCancellable *cancellable, gpointer data)
 {
   GTask *task = data;
-  Post *p = g_task_get_task_data (task);
-
   GSource *idle;
 
-  g_cancellable_cancel (p->send_cancel);
-  /* Later, from the task's own context: the handler may run in another thread, and completing here would
-   * disconnect this handler from inside itself (a deadlock). */
+  /* A send in flight ends by itself (it has this cancellable).  A waiting post ends later, from the task's
+   * own context: the handler may run in another thread, and completing here would disconnect this handler
+   * from inside itself (a deadlock). */
   idle = g_idle_source_new ();
   g_source_set_callback (idle, on_cancelled_while_waiting, g_object_ref (task), g_object_unref);
   g_source_attach (idle, g_task_get_context (task));
@@ -422,7 +356,6 @@ mailmove_fleet_report_post_async (MailmoveFleetReport *self, const char *status_
   g_task_set_name (task, "[mailmove] fleet report");
   p = g_new0 (Post, 1);
   p->body = g_bytes_new (status_json, strlen (status_json));
-  p->send_cancel = g_cancellable_new ();
   g_task_set_task_data (task, p, post_free);
 
   if (self->waiting != NULL)

@@ -17,11 +17,12 @@
 #include "mailmove-types.h"
 #include "mailmove-clock.h"
 #include "mailmove-json.h"
+#include "mailmove-http-body.h"
 #include "mailmove-plan-fetch.h"
+#include "mailmove-soup-trust.h"
 
 #define CACHE_VERSION 1
 #define DEFAULT_TIMEOUT_S 30
-#define READ_CHUNK 65536
 /* A cache file holds the body escaped as a JSON string (at most 6 bytes per byte) plus metadata. */
 #define MAX_CACHE_FILE (6 * MAILMOVE_PLAN_FETCH_MAX_SIZE + 65536)
 
@@ -34,8 +35,7 @@ struct _MailmovePlanFetch
   char *url;
   char *cache_path;
   SoupSession *session;
-  GTlsDatabase *database;        /* the CA file's, or the system's */
-  GSocketConnectable *identity;  /* the URL's host and port: the name the certificate must carry */
+  MailmoveSoupTrust *trust;      /* the CA file, or the system's store */
   MailmovePlanFetchCache *cache; /* (nullable) the last good copy */
   MailmovePlan *plan;            /* (nullable) parsed from cache->body */
   GError *cache_error;           /* (nullable) why there is no good copy */
@@ -251,8 +251,7 @@ mailmove_plan_fetch_finalize (GObject *object)
   MailmovePlanFetch *self = MAILMOVE_PLAN_FETCH (object);
 
   g_clear_object (&self->session);
-  g_clear_object (&self->database);
-  g_clear_object (&self->identity);
+  g_clear_pointer (&self->trust, mailmove_soup_trust_unref);
   g_clear_object (&self->plan);
   g_clear_pointer (&self->cache, mailmove_plan_fetch_cache_free);
   g_clear_error (&self->cache_error);
@@ -318,33 +317,21 @@ MailmovePlanFetch *
 mailmove_plan_fetch_new (const char *url, const char *ca_file, const char *cache_dir, GError **error)
 {
   g_autoptr (MailmovePlanFetch) self = NULL;
-  g_autoptr (GTlsDatabase) database = NULL;
+  g_autoptr (MailmoveSoupTrust) trust = NULL;
   g_autoptr (GUri) uri = NULL;
   g_autofree char *default_dir = NULL;
+  GError *local = NULL;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!mailmove_plan_fetch_check_url (url, error))
     return NULL;
   uri = g_uri_parse (url, G_URI_FLAGS_ENCODED, NULL);
-  if (ca_file != NULL && *ca_file != '\0')
+  trust = mailmove_soup_trust_new (uri, ca_file, &local);
+  if (trust == NULL)
     {
-      g_autoptr (GError) local = NULL;
-
-      database = g_tls_file_database_new (ca_file, &local);
-      if (database == NULL)
-        {
-          g_set_error (error, MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_TLS,
-                       _("The CA file %s for the plan URL cannot be used: %s"), ca_file, local->message);
-          return NULL;
-        }
-    }
-  else
-    database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-  if (database == NULL)
-    {
-      g_set_error (error, MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_TLS,
-                   _("No trusted certificate authorities are available to verify %s"), url);
+      g_set_error_literal (error, MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_TLS, local->message);
+      g_error_free (local);
       return NULL;
     }
 
@@ -353,12 +340,8 @@ mailmove_plan_fetch_new (const char *url, const char *ca_file, const char *cache
   if (cache_dir == NULL)
     cache_dir = default_dir = g_build_filename (g_get_user_cache_dir (), "mailmove", NULL);
   self->cache_path = mailmove_plan_fetch_cache_path (cache_dir, url);
-  self->session = soup_session_new_with_options ("timeout", DEFAULT_TIMEOUT_S,
-                                                 "user-agent", "mailmove/" PACKAGE_VERSION, NULL);
-  soup_session_set_tls_database (self->session, database);
-  self->database = g_steal_pointer (&database);
-  self->identity = g_network_address_new (g_uri_get_host (uri),
-                                          (guint16) (g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 443));
+  self->session = mailmove_soup_trust_new_session (trust, DEFAULT_TIMEOUT_S);
+  self->trust = g_steal_pointer (&trust);
   load_cache (self);
   return g_steal_pointer (&self);
 }
@@ -503,7 +486,7 @@ error_from_transport (MailmovePlanFetch *self, GError *error)
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return error;
-  if (error->domain == G_TLS_ERROR)
+  if (mailmove_soup_trust_is_certificate_error (error))
     mapped = g_error_new (MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_TLS,
                           _("The certificate of the plan server %s could not be verified, so the plan was not "
                             "fetched: %s"),
@@ -586,45 +569,24 @@ finish_body (GTask *task)
     g_signal_emit (self, signals[SIGNAL_CHANGED], 0);
 }
 
-static void read_more (GTask *task);
-
 static void
-on_read (GObject *source, GAsyncResult *result, gpointer data)
+on_body (GObject *source, GAsyncResult *result, gpointer data)
 {
   g_autoptr (GTask) task = data;
   MailmovePlanFetch *self = g_task_get_source_object (task);
   Request *r = g_task_get_task_data (task);
   GError *error = NULL;
-  g_autoptr (GBytes) chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (source), result, &error);
 
-  if (chunk == NULL)
+  r->body = mailmove_http_body_read_finish (result, &error);
+  if (r->body != NULL)
+    finish_body (task);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
     {
-      fail (task, error_from_transport (self, error));
-      return;
-    }
-  if (g_bytes_get_size (chunk) == 0)
-    {
-      finish_body (task);
-      return;
-    }
-  if (!mailmove_plan_fetch_size_ok (-1, r->body->len + g_bytes_get_size (chunk)))
-    {
+      g_error_free (error);
       fail (task, too_large (self));
-      return;
     }
-  g_byte_array_append (r->body, g_bytes_get_data (chunk, NULL), (guint) g_bytes_get_size (chunk));
-  read_more (g_steal_pointer (&task));
-}
-
-static void
-read_more (GTask *task)
-{
-  Request *r = g_task_get_task_data (task);
-  /* One byte more than allowed, so an oversized body is seen without reading all of it. */
-  gsize want = MIN ((gsize) READ_CHUNK, MAILMOVE_PLAN_FETCH_MAX_SIZE + 1 - r->body->len);
-
-  g_input_stream_read_bytes_async (r->stream, want, G_PRIORITY_DEFAULT, g_task_get_cancellable (task), on_read,
-                                   task);
+  else
+    fail (task, error_from_transport (self, error));
 }
 
 static void
@@ -635,6 +597,7 @@ check_response (GTask *task_in)
   Request *r = g_task_get_task_data (task);
   SoupMessageHeaders *headers = soup_message_get_response_headers (r->message);
   guint status = soup_message_get_status (r->message);
+  GCancellable *cancellable;
 
   if (status == SOUP_STATUS_NOT_MODIFIED && self->cache != NULL)
     {
@@ -676,33 +639,9 @@ check_response (GTask *task_in)
       fail (task, too_large (self));
       return;
     }
-  r->body = g_byte_array_sized_new (4096);
-  read_more (g_steal_pointer (&task));
-}
-
-static void
-on_verified (GObject *source, GAsyncResult *result, gpointer data)
-{
-  g_autoptr (GTask) task = data;
-  MailmovePlanFetch *self = g_task_get_source_object (task);
-  GError *error = NULL;
-  GTlsCertificateFlags flags;
-
-  flags = g_tls_database_verify_chain_finish (G_TLS_DATABASE (source), result, &error);
-  if (error != NULL)
-    {
-      fail (task, error_from_transport (self, error));
-      return;
-    }
-  if (flags != 0)
-    {
-      fail (task, g_error_new (MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_TLS,
-                               _("The certificate of the plan server %s could not be verified, so the plan was not "
-                                 "fetched: %s"),
-                               self->url, _("it is not trusted for this address")));
-      return;
-    }
-  check_response (g_steal_pointer (&task));
+  cancellable = g_task_get_cancellable (task);
+  mailmove_http_body_read_async (r->stream, MAILMOVE_PLAN_FETCH_MAX_SIZE, cancellable, on_body,
+                                 g_steal_pointer (&task));
 }
 
 static void
@@ -712,30 +651,14 @@ on_sent (GObject *source, GAsyncResult *result, gpointer data)
   MailmovePlanFetch *self = g_task_get_source_object (task);
   Request *r = g_task_get_task_data (task);
   GError *error = NULL;
-  GTlsCertificate *peer;
-  GCancellable *cancellable;
 
-  r->stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+  r->stream = mailmove_soup_trust_send_finish (result, &error);
   if (r->stream == NULL)
     {
       fail (task, error_from_transport (self, error));
       return;
     }
-  /* GIO resumes TLS sessions from a process-wide cache that ignores the trust store (see mailmove-doh.c):
-   * verify the peer against this fetcher's own database every time. */
-  peer = soup_message_get_tls_peer_certificate (r->message);
-  if (peer == NULL)
-    {
-      fail (task, g_error_new (MAILMOVE_PLAN_FETCH_ERROR, MAILMOVE_PLAN_FETCH_ERROR_TLS,
-                               _("The certificate of the plan server %s could not be verified, so the plan was not "
-                                 "fetched: %s"),
-                               self->url, _("the server sent none")));
-      return;
-    }
-  cancellable = g_task_get_cancellable (task);
-  g_tls_database_verify_chain_async (self->database, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
-                                     self->identity, NULL, G_TLS_DATABASE_VERIFY_NONE,
-                                     cancellable, on_verified, g_steal_pointer (&task));
+  check_response (g_steal_pointer (&task));
 }
 
 void
@@ -782,8 +705,8 @@ mailmove_plan_fetch_refresh_async (MailmovePlanFetch *self, GCancellable *cancel
       if (self->cache->last_modified != NULL)
         soup_message_headers_replace (headers, "If-Modified-Since", self->cache->last_modified);
     }
-  soup_session_send_async (self->session, r->message, G_PRIORITY_DEFAULT, cancellable, on_sent,
-                           g_steal_pointer (&task));
+  mailmove_soup_trust_send_async (self->trust, self->session, r->message, cancellable, on_sent,
+                                  g_steal_pointer (&task));
 }
 
 gboolean

@@ -470,7 +470,6 @@ typedef struct {
   guint tag_counter;
   char tag[8];
   GByteArray *buffer;
-  guint8 chunk[4096];
   gsize skip;                            /* bytes of an IMAP literal still to skip */
   char *out;                             /* the command being written (wiped after) */
   gsize out_len;
@@ -509,7 +508,6 @@ probe_free (Probe *p)
         explicit_bzero (p->buffer->data, p->buffer->len);
       g_byte_array_unref (p->buffer);
     }
-  explicit_bzero (p->chunk, sizeof p->chunk);
   g_clear_pointer (&p->caps, g_ptr_array_unref);
   g_free (p->last_line);
   if (p->deadline != NULL)
@@ -713,77 +711,36 @@ send_imap (GTask *task, const char *command, gboolean secret)
 /* --- reading ---------------------------------------------------------------------------------------- */
 
 static void
-read_done (GObject *source, GAsyncResult *res, gpointer user_data)
+line_read (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   GTask *task = user_data;
   Probe *p = g_task_get_task_data (task);
   GError *error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), res, &error);
+  g_autofree char *line = NULL;
+  const char *const *secrets = (const char *const *) p->secrets;
 
-  if (n < 0)
+  switch (mailmove_tls_line_read_finish (res, &line, &error))
     {
+    case MAILMOVE_TLS_LINE_OK:
+      break;
+    case MAILMOVE_TLS_LINE_ERROR:
       fail_io (task, error);
       return;
-    }
-  if (n == 0)
-    {
+    case MAILMOVE_TLS_LINE_EOF:
       if (lost_at_inbox_check (task))
         return;
       fail (task, MAILMOVE_PROBE_ERROR_PROTOCOL, _("%s closed the connection unexpectedly (last answer: “%s”)."),
             p->result->peer, p->last_line != NULL ? p->last_line : "");
       return;
-    }
-  g_byte_array_append (p->buffer, p->chunk, (guint) n);
-  read_line (task);
-}
-
-/* Delivers the next complete line to handle_line(), reading more as needed, never buffering more than
- * MAILMOVE_PROBE_MAX_LINE bytes. */
-static void
-read_line (GTask *task)
-{
-  Probe *p = g_task_get_task_data (task);
-  guint8 *nl;
-  gsize len;
-  g_autofree char *line = NULL;
-  const char *const *secrets = (const char *const *) p->secrets;
-
-  if (p->skip > 0 && p->buffer->len > 0)
-    {
-      gsize n = MIN (p->skip, p->buffer->len);
-
-      g_byte_array_remove_range (p->buffer, 0, (guint) n);
-      p->skip -= n;
-    }
-  nl = p->skip > 0 || p->buffer->len == 0 ? NULL : memchr (p->buffer->data, '\n', p->buffer->len);
-  if (nl == NULL)
-    {
-      if (p->buffer->len > MAILMOVE_PROBE_MAX_LINE)
-        {
-          g_free (p->last_line);
-          p->last_line = mailmove_probe_sanitize_line ((const char *) p->buffer->data, p->buffer->len, secrets);
-          fail (task, MAILMOVE_PROBE_ERROR_PROTOCOL, _("%s sent a line longer than %u bytes: “%s”"),
-                p->result->peer, (guint) MAILMOVE_PROBE_MAX_LINE, p->last_line);
-          return;
-        }
-      g_input_stream_read_async (g_io_stream_get_input_stream (p->stream), p->chunk, sizeof p->chunk,
-                                 G_PRIORITY_DEFAULT, p->cancellable, read_done, task);
-      return;
-    }
-  len = (gsize) (nl - p->buffer->data);
-  if (len > MAILMOVE_PROBE_MAX_LINE)
-    {
+    case MAILMOVE_TLS_LINE_TOO_LONG:
+      g_free (p->last_line);
+      p->last_line = mailmove_probe_sanitize_line ((const char *) p->buffer->data, p->buffer->len, secrets);
       fail (task, MAILMOVE_PROBE_ERROR_PROTOCOL, _("%s sent a line longer than %u bytes: “%s”"),
-            p->result->peer, (guint) MAILMOVE_PROBE_MAX_LINE, "");
+            p->result->peer, (guint) MAILMOVE_PROBE_MAX_LINE, p->last_line);
       return;
-    }
-  if (len > 0 && nl[-1] == '\r')
-    len--;
-  line = g_strndup ((const char *) p->buffer->data, len);
-  g_byte_array_remove_range (p->buffer, 0, (guint) (nl - p->buffer->data) + 1);
-  if (strlen (line) != len)
-    {
-      /* An embedded NUL: no protocol here allows one. */
+    case MAILMOVE_TLS_LINE_NUL:
+    case MAILMOVE_TLS_LINE_NEED_MORE:
+    default:
       g_free (p->last_line);
       p->last_line = mailmove_probe_sanitize_line ("NUL", 3, NULL);
       fail_protocol (task);
@@ -793,6 +750,17 @@ read_line (GTask *task)
   p->last_line = mailmove_probe_sanitize_line (line, strlen (line), secrets);
   g_debug ("%s: S: %s", p->result->peer, p->last_line);
   handle_line (task, line);
+}
+
+/* Delivers the next complete line to handle_line() (mailmove-tls's bounded reader), after skipping what is
+ * left of an IMAP literal. */
+static void
+read_line (GTask *task)
+{
+  Probe *p = g_task_get_task_data (task);
+
+  mailmove_tls_line_read_async (g_io_stream_get_input_stream (p->stream), p->buffer, &p->skip,
+                                MAILMOVE_PROBE_MAX_LINE, p->cancellable, line_read, task);
 }
 
 /* --- TLS (mailmove-tls) ------------------------------------------------------------------------------ */
@@ -1011,6 +979,17 @@ imap_login (GTask *task)
           p->result->peer);
 }
 
+/* The server said no to the credentials (IMAP NO, POP3 -ERR, SMTP 535/534). */
+static void
+fail_auth (GTask *task)
+{
+  Probe *p = g_task_get_task_data (task);
+
+  fail (task, MAILMOVE_PROBE_ERROR_AUTH_FAILED, _("%s refused the login for “%s” (wrong user name or password, "
+                                                  "or no such account): “%s”"),
+        p->result->peer, p->credentials->user, p->last_line != NULL ? p->last_line : "");
+}
+
 static void
 fail_mailbox_missing (GTask *task)
 {
@@ -1102,9 +1081,7 @@ imap_line (GTask *task, const char *line)
         }
       if (kind == MAILMOVE_PROBE_REPLY_NO && strstr (line, "[UNAVAILABLE]") == NULL)
         {
-          fail (task, MAILMOVE_PROBE_ERROR_AUTH_FAILED, _("%s refused the login for “%s” (wrong user name or "
-                                                          "password, or no such account): “%s”"),
-                r->peer, p->credentials->user, p->last_line);
+          fail_auth (task);
           return;
         }
       fail_protocol (task);
@@ -1205,9 +1182,7 @@ pop3_line (GTask *task, const char *line)
     case ST_POP3_USER:
       if (kind != MAILMOVE_PROBE_REPLY_OK)
         {
-          fail (task, MAILMOVE_PROBE_ERROR_AUTH_FAILED, _("%s refused the login for “%s” (wrong user name or "
-                                                          "password, or no such account): “%s”"),
-                r->peer, p->credentials->user, p->last_line);
+          fail_auth (task);
           return;
         }
       p->state = ST_POP3_PASS;
@@ -1232,9 +1207,7 @@ pop3_line (GTask *task, const char *line)
         }
       if (kind == MAILMOVE_PROBE_REPLY_NO && strstr (line, "[SYS/") == NULL)
         {
-          fail (task, MAILMOVE_PROBE_ERROR_AUTH_FAILED, _("%s refused the login for “%s” (wrong user name or "
-                                                          "password, or no such account): “%s”"),
-                r->peer, p->credentials->user, p->last_line);
+          fail_auth (task);
           return;
         }
       fail_protocol (task);
@@ -1333,9 +1306,7 @@ smtp_line (GTask *task, const char *line)
         }
       if (code == 535 || code == 534)
         {
-          fail (task, MAILMOVE_PROBE_ERROR_AUTH_FAILED, _("%s refused the login for “%s” (wrong user name or "
-                                                          "password, or no such account): “%s”"),
-                r->peer, p->credentials->user, p->last_line);
+          fail_auth (task);
           return;
         }
       fail_protocol (task);

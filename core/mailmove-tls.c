@@ -315,6 +315,155 @@ mailmove_tls_version_to_string (GTlsProtocolVersion version)
     }
 }
 
+/* --- the line reader --------------------------------------------------------------------------------- */
+
+MailmoveTlsLine
+mailmove_tls_line_take (GByteArray *buffer, gsize *skip, gsize max_line, char **out_line)
+{
+  guint8 *nl;
+  gsize len;
+  char *line;
+
+  g_return_val_if_fail (buffer != NULL && out_line != NULL, MAILMOVE_TLS_LINE_ERROR);
+
+  *out_line = NULL;
+  if (skip != NULL && *skip > 0)
+    {
+      gsize n = MIN (*skip, buffer->len);
+
+      if (n > 0)
+        g_byte_array_remove_range (buffer, 0, (guint) n);
+      *skip -= n;
+      if (*skip > 0)
+        return MAILMOVE_TLS_LINE_NEED_MORE;
+    }
+  nl = buffer->len > 0 ? memchr (buffer->data, '\n', buffer->len) : NULL;
+  if (nl == NULL)
+    return buffer->len > max_line ? MAILMOVE_TLS_LINE_TOO_LONG : MAILMOVE_TLS_LINE_NEED_MORE;
+  len = (gsize) (nl - buffer->data);
+  if (len > 0 && nl[-1] == '\r')
+    len--;
+  if (len > max_line)
+    return MAILMOVE_TLS_LINE_TOO_LONG;
+  if (memchr (buffer->data, '\0', len) != NULL)
+    {
+      g_byte_array_remove_range (buffer, 0, (guint) (nl - buffer->data) + 1);
+      return MAILMOVE_TLS_LINE_NUL;
+    }
+  line = g_strndup ((const char *) buffer->data, len);
+  g_byte_array_remove_range (buffer, 0, (guint) (nl - buffer->data) + 1);
+  *out_line = line;
+  return MAILMOVE_TLS_LINE_OK;
+}
+
+typedef struct {
+  GInputStream *stream;
+  GByteArray *buffer;   /* the caller's */
+  gsize *skip;          /* the caller's (nullable) */
+  gsize max_line;
+  char *line;
+  guint8 chunk[4096];
+} LineRead;
+
+static void
+line_read_free (gpointer data)
+{
+  LineRead *lr = data;
+
+  g_object_unref (lr->stream);
+  g_byte_array_unref (lr->buffer);
+  g_free (lr->line);
+  /* The probe reads replies to its login through here. */
+  explicit_bzero (lr->chunk, sizeof lr->chunk);
+  g_free (lr);
+}
+
+static void line_read_more (GTask *task);
+
+static void
+line_read_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GTask *task = user_data;
+  LineRead *lr = g_task_get_task_data (task);
+  GError *error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), res, &error);
+
+  if (n < 0)
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  if (n == 0)
+    {
+      g_task_return_int (task, MAILMOVE_TLS_LINE_EOF);
+      g_object_unref (task);
+      return;
+    }
+  g_byte_array_append (lr->buffer, lr->chunk, (guint) n);
+  line_read_more (task);
+}
+
+static void
+line_read_more (GTask *task)
+{
+  LineRead *lr = g_task_get_task_data (task);
+  MailmoveTlsLine status = mailmove_tls_line_take (lr->buffer, lr->skip, lr->max_line, &lr->line);
+
+  if (status == MAILMOVE_TLS_LINE_NEED_MORE)
+    {
+      g_input_stream_read_async (lr->stream, lr->chunk, sizeof lr->chunk, G_PRIORITY_DEFAULT,
+                                 g_task_get_cancellable (task), line_read_done, task);
+      return;
+    }
+  g_task_return_int (task, status);
+  g_object_unref (task);
+}
+
+void
+mailmove_tls_line_read_async (GInputStream *stream, GByteArray *buffer, gsize *skip, gsize max_line,
+                              GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+  LineRead *lr;
+
+  g_return_if_fail (G_IS_INPUT_STREAM (stream));
+  g_return_if_fail (buffer != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mailmove_tls_line_read_async);
+  g_task_set_name (task, "[mailmove] read line");
+  lr = g_new0 (LineRead, 1);
+  lr->stream = g_object_ref (stream);
+  lr->buffer = g_byte_array_ref (buffer);
+  lr->skip = skip;
+  lr->max_line = max_line;
+  g_task_set_task_data (task, lr, line_read_free);
+  line_read_more (task);
+}
+
+MailmoveTlsLine
+mailmove_tls_line_read_finish (GAsyncResult *result, char **out_line, GError **error)
+{
+  LineRead *lr;
+  gssize status;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), MAILMOVE_TLS_LINE_ERROR);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mailmove_tls_line_read_async,
+                        MAILMOVE_TLS_LINE_ERROR);
+  g_return_val_if_fail (out_line != NULL, MAILMOVE_TLS_LINE_ERROR);
+
+  lr = g_task_get_task_data (G_TASK (result));
+  *out_line = NULL;
+  status = g_task_propagate_int (G_TASK (result), error);
+  if (status < 0)
+    return MAILMOVE_TLS_LINE_ERROR;
+  if (status == MAILMOVE_TLS_LINE_OK)
+    *out_line = g_steal_pointer (&lr->line);
+  return (MailmoveTlsLine) status;
+}
+
 /* --- the connection ---------------------------------------------------------------------------------- */
 
 typedef enum {
@@ -338,7 +487,6 @@ typedef struct {
   GIOStream *stream;               /* the socket connection, then the TLS connection over it */
   Step step;
   GByteArray *buffer;
-  guint8 chunk[4096];
   char *last_line;                 /* sanitised, for messages */
   guint n_lines;
   gboolean offers_starttls;        /* SMTP EHLO or POP3 CAPA listed STARTTLS / STLS */
@@ -540,72 +688,40 @@ send_command (GTask *task, const char *command, Step next)
 }
 
 static void
-read_done (GObject *source, GAsyncResult *res, gpointer user_data)
+line_read (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   GTask *task = user_data;
   Op *op = g_task_get_task_data (task);
   GError *error = NULL;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), res, &error);
+  g_autofree char *line = NULL;
 
-  if (n < 0)
+  switch (mailmove_tls_line_read_finish (res, &line, &error))
     {
+    case MAILMOVE_TLS_LINE_OK:
+      break;
+    case MAILMOVE_TLS_LINE_ERROR:
       fail_io (task, error);
       return;
-    }
-  if (n == 0)
-    {
+    case MAILMOVE_TLS_LINE_EOF:
       fail (task, MAILMOVE_TLS_ERROR_PROTOCOL, _("%s closed the connection unexpectedly (last answer: “%s”)."),
             op->info->peer, op->last_line != NULL ? op->last_line : "");
       return;
-    }
-  g_byte_array_append (op->buffer, op->chunk, (guint) n);
-  read_line (task);
-}
-
-/* Delivers the next complete line to handle_line(), never buffering more than MAILMOVE_TLS_MAX_LINE. */
-static void
-read_line (GTask *task)
-{
-  Op *op = g_task_get_task_data (task);
-  guint8 *nl = op->buffer->len > 0 ? memchr (op->buffer->data, '\n', op->buffer->len) : NULL;
-  gsize len;
-  g_autofree char *line = NULL;
-
-  if (nl == NULL)
-    {
-      if (op->buffer->len > MAILMOVE_TLS_MAX_LINE)
-        {
-          g_free (op->last_line);
-          op->last_line = mailmove_probe_sanitize_line ((const char *) op->buffer->data, op->buffer->len, NULL);
-          fail (task, MAILMOVE_TLS_ERROR_PROTOCOL, _("%s sent a line longer than %u bytes: “%s”"), op->info->peer,
-                (guint) MAILMOVE_TLS_MAX_LINE, op->last_line);
-          return;
-        }
-      arm (op);
-      g_input_stream_read_async (g_io_stream_get_input_stream (op->stream), op->chunk, sizeof op->chunk,
-                                 G_PRIORITY_DEFAULT, op->cancellable, read_done, task);
-      return;
-    }
-  len = (gsize) (nl - op->buffer->data);
-  if (len > MAILMOVE_TLS_MAX_LINE)
-    {
+    case MAILMOVE_TLS_LINE_TOO_LONG:
+      g_free (op->last_line);
+      op->last_line = mailmove_probe_sanitize_line ((const char *) op->buffer->data, op->buffer->len, NULL);
       fail (task, MAILMOVE_TLS_ERROR_PROTOCOL, _("%s sent a line longer than %u bytes: “%s”"), op->info->peer,
-            (guint) MAILMOVE_TLS_MAX_LINE, "");
+            (guint) MAILMOVE_TLS_MAX_LINE, op->last_line);
       return;
-    }
-  if (len > 0 && nl[-1] == '\r')
-    len--;
-  line = g_strndup ((const char *) op->buffer->data, len);
-  g_byte_array_remove_range (op->buffer, 0, (guint) (nl - op->buffer->data) + 1);
-  g_free (op->last_line);
-  if (strlen (line) != len)
-    {
-      /* An embedded NUL: no protocol here allows one. */
+    case MAILMOVE_TLS_LINE_NUL:
+    case MAILMOVE_TLS_LINE_NEED_MORE:
+    default:
+      g_free (op->last_line);
       op->last_line = g_strdup ("NUL");
       fail_unexpected (task);
       return;
     }
-  op->last_line = mailmove_probe_sanitize_line (line, len, NULL);
+  g_free (op->last_line);
+  op->last_line = mailmove_probe_sanitize_line (line, strlen (line), NULL);
   g_debug ("%s: S: %s", op->info->peer, op->last_line);
   if (++op->n_lines > MAX_SMTP_LINES)
     {
@@ -613,6 +729,17 @@ read_line (GTask *task)
       return;
     }
   handle_line (task, line);
+}
+
+/* Delivers the next complete line to handle_line(), never buffering more than MAILMOVE_TLS_MAX_LINE. */
+static void
+read_line (GTask *task)
+{
+  Op *op = g_task_get_task_data (task);
+
+  arm (op);
+  mailmove_tls_line_read_async (g_io_stream_get_input_stream (op->stream), op->buffer, NULL,
+                                MAILMOVE_TLS_MAX_LINE, op->cancellable, line_read, task);
 }
 
 static gboolean

@@ -125,4 +125,36 @@ const char *mailmove_tls_error_to_string (MailmoveTlsError code);
 /* "TLS 1.2", "TLS 1.3"…, NULL for unknown. */
 const char *mailmove_tls_version_to_string (GTlsProtocolVersion version);
 
+/* --- The bounded line reader: the plain-text steps here, and the probe's whole conversation ------- */
+
+typedef enum {
+  MAILMOVE_TLS_LINE_OK,         /* a line, without its LF or CR LF */
+  MAILMOVE_TLS_LINE_NEED_MORE,  /* no complete line in the buffer yet (mailmove_tls_line_take() only) */
+  MAILMOVE_TLS_LINE_TOO_LONG,   /* longer than the limit: its start is left at the front of the buffer */
+  MAILMOVE_TLS_LINE_NUL,        /* a NUL byte inside the line (no protocol here allows one) */
+  MAILMOVE_TLS_LINE_EOF,        /* the peer closed the connection before a complete line */
+  MAILMOVE_TLS_LINE_ERROR,      /* the read failed: the GError says why (G_IO_ERROR_CANCELLED included) */
+} MailmoveTlsLine;
+
+/* Takes the next line off the front of @buffer: first drops up to *@skip bytes (@skip nullable; what the
+ * caller does not want, such as an IMAP literal; decreased by what was dropped), then returns OK with
+ * *@out_line (NUL-terminated, at most @max_line bytes) and the line and its LF removed from @buffer,
+ * NEED_MORE, TOO_LONG (the buffer holds more than @max_line bytes without LF, or the line is longer) or NUL
+ * (the line is removed).  Pure and bounded: nothing is read beyond @buffer->len. */
+MailmoveTlsLine mailmove_tls_line_take (GByteArray *buffer, gsize *skip, gsize max_line, char **out_line);
+
+/* Reads from @stream into @buffer until mailmove_tls_line_take() has an answer other than NEED_MORE; never
+ * buffers more than @max_line plus one read.  @buffer and @skip are the caller's and must stay alive until
+ * @callback has run. */
+void mailmove_tls_line_read_async (GInputStream *stream,
+                                   GByteArray *buffer,
+                                   gsize *skip,
+                                   gsize max_line,
+                                   GCancellable *cancellable,
+                                   GAsyncReadyCallback callback,
+                                   gpointer user_data);
+/* What mailmove_tls_line_take() answered (never NEED_MORE), EOF, or ERROR with @error set; *@out_line for
+ * OK. */
+MailmoveTlsLine mailmove_tls_line_read_finish (GAsyncResult *result, char **out_line, GError **error);
+
 G_END_DECLS

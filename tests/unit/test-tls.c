@@ -486,6 +486,149 @@ test_tls_connect_cancelled (void **state)
   g_clear_pointer (&w.info, mailmove_tls_info_unref);
 }
 
+/* The bounded line reader, pure part: a table of buffers. */
+#define LEN G_MAXSIZE
+static void
+test_tls_line_take (void **state)
+{
+  static const struct {
+    const char *data;
+    gsize len;             /* LEN: strlen */
+    gsize skip;
+    gsize max;
+    MailmoveTlsLine want;
+    const char *line;      /* for OK */
+    gsize left;            /* bytes left in the buffer afterwards */
+    gsize skip_left;
+  } cases[] = {
+    { "", LEN, 0, 16, MAILMOVE_TLS_LINE_NEED_MORE, NULL, 0, 0 },
+    { "* OK ready", LEN, 0, 16, MAILMOVE_TLS_LINE_NEED_MORE, NULL, 10, 0 },
+    { "* OK ready\r\nnext", LEN, 0, 16, MAILMOVE_TLS_LINE_OK, "* OK ready", 4, 0 },
+    { "+OK\n", LEN, 0, 16, MAILMOVE_TLS_LINE_OK, "+OK", 0, 0 },
+    { "\r\n", LEN, 0, 16, MAILMOVE_TLS_LINE_OK, "", 0, 0 },
+    { "a\rb\r\n", LEN, 0, 16, MAILMOVE_TLS_LINE_OK, "a\rb", 0, 0 },
+    /* Exactly the limit, and one over (with and without its LF). */
+    { "0123456789abcdef\r\n", LEN, 0, 16, MAILMOVE_TLS_LINE_OK, "0123456789abcdef", 0, 0 },
+    { "0123456789abcdefg\r\n", LEN, 0, 16, MAILMOVE_TLS_LINE_TOO_LONG, NULL, 19, 0 },
+    { "0123456789abcdef", LEN, 0, 16, MAILMOVE_TLS_LINE_NEED_MORE, NULL, 16, 0 },
+    { "0123456789abcdefg", LEN, 0, 16, MAILMOVE_TLS_LINE_TOO_LONG, NULL, 17, 0 },
+    { "a\0b\r\nok\r\n", 9, 0, 16, MAILMOVE_TLS_LINE_NUL, NULL, 4, 0 },
+    /* A literal to skip first: all of it here, or more than there is. */
+    { "{3}\r\n) x\r\n", LEN, 5, 16, MAILMOVE_TLS_LINE_OK, ") x", 0, 0 },
+    { "abc", LEN, 5, 16, MAILMOVE_TLS_LINE_NEED_MORE, NULL, 0, 2 },
+    { "ab\ncd\n", LEN, 3, 16, MAILMOVE_TLS_LINE_OK, "cd", 0, 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GByteArray) buffer = g_byte_array_new ();
+      g_autofree char *line = NULL;
+      gsize skip = cases[i].skip;
+      MailmoveTlsLine got;
+
+      g_byte_array_append (buffer, (const guint8 *) cases[i].data,
+                           (guint) (cases[i].len == LEN ? strlen (cases[i].data) : cases[i].len));
+      got = mailmove_tls_line_take (buffer, &skip, cases[i].max, &line);
+      if (got != cases[i].want)
+        fail_msg ("case %zu: %d, expected %d", i, got, cases[i].want);
+      if (cases[i].line != NULL)
+        assert_string_equal (line, cases[i].line);
+      else
+        assert_null (line);
+      if (buffer->len != cases[i].left || skip != cases[i].skip_left)
+        fail_msg ("case %zu: %u bytes and %zu to skip left", i, buffer->len, skip);
+    }
+}
+
+typedef struct {
+  gboolean done;
+  MailmoveTlsLine status;
+  char *line;
+  GError *error;
+} LineWait;
+
+static void
+on_line (GObject *source, GAsyncResult *res, gpointer data)
+{
+  LineWait *w = data;
+
+  w->status = mailmove_tls_line_read_finish (res, &w->line, &w->error);
+  w->done = TRUE;
+}
+
+static MailmoveTlsLine
+read_one (GInputStream *in, GByteArray *buffer, gsize *skip, gsize max, GCancellable *cancel, char **out_line,
+          GError **error)
+{
+  LineWait w = { 0 };
+
+  mailmove_tls_line_read_async (in, buffer, skip, max, cancel, on_line, &w);
+  mailmove_test_run_until (&w.done, 5000);
+  *out_line = w.line;
+  if (w.error != NULL)
+    g_propagate_error (error, w.error);
+  return w.status;
+}
+
+/* The async part over a stream: lines across reads, a literal skipped, the limit, the end, cancellation. */
+static void
+test_tls_line_read (void **state)
+{
+  g_autoptr (GString) big = g_string_new ("* 1 FETCH (BODY[] {5}\r\n");
+  g_autoptr (GInputStream) in = NULL;
+  g_autoptr (GByteArray) buffer = g_byte_array_new ();
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_autoptr (GError) error = NULL;
+  gsize skip = 0;
+  char *line = NULL;
+
+  g_string_append (big, "Hi!\r\n)\r\n");
+  /* A line three reads long, within the limit. */
+  g_string_append_c (big, 'x');
+  for (guint i = 0; i < 10000; i++)
+    g_string_append_c (big, 'y');
+  g_string_append (big, "\r\nlast without end");
+  in = g_memory_input_stream_new_from_data (g_memdup2 (big->str, big->len), (gssize) big->len, g_free);
+
+  assert_int_equal (read_one (in, buffer, &skip, 16384, NULL, &line, &error), MAILMOVE_TLS_LINE_OK);
+  assert_string_equal (line, "* 1 FETCH (BODY[] {5}");
+  g_free (line);
+  skip = 5;
+  assert_int_equal (read_one (in, buffer, &skip, 16384, NULL, &line, &error), MAILMOVE_TLS_LINE_OK);
+  assert_string_equal (line, ")");
+  g_free (line);
+  assert_int_equal (read_one (in, buffer, &skip, 16384, NULL, &line, &error), MAILMOVE_TLS_LINE_OK);
+  assert_int_equal (strlen (line), 10001);
+  g_free (line);
+  assert_int_equal (read_one (in, buffer, NULL, 16384, NULL, &line, &error), MAILMOVE_TLS_LINE_EOF);
+  assert_null (line);
+  assert_null (error);
+
+  /* Too long: stops reading once the limit is passed, the start left in the buffer. */
+  {
+    g_autofree char *endless = g_malloc (100000);
+    g_autoptr (GInputStream) flood = NULL;
+    g_autoptr (GByteArray) b = g_byte_array_new ();
+
+    memset (endless, 'z', 100000);
+    flood = g_memory_input_stream_new_from_data (g_steal_pointer (&endless), 100000, g_free);
+    assert_int_equal (read_one (flood, b, NULL, 16384, NULL, &line, &error), MAILMOVE_TLS_LINE_TOO_LONG);
+    assert_null (line);
+    assert_true (b->len > 16384 && b->len <= 16384 + 4096);
+  }
+
+  /* Cancelled: ERROR with G_IO_ERROR_CANCELLED. */
+  {
+    g_autoptr (GInputStream) more = g_memory_input_stream_new_from_data ("abc", 3, NULL);
+    g_autoptr (GByteArray) b = g_byte_array_new ();
+
+    g_cancellable_cancel (cancel);
+    assert_int_equal (read_one (more, b, NULL, 16384, cancel, &line, &error), MAILMOVE_TLS_LINE_ERROR);
+    assert_true (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED));
+    assert_null (line);
+  }
+}
+
 int
 main (void)
 {
@@ -501,6 +644,8 @@ main (void)
     cmocka_unit_test (test_tls_starttls_bad_servers),
     cmocka_unit_test (test_tls_connect_bad_target_and_unreachable),
     cmocka_unit_test (test_tls_connect_cancelled),
+    cmocka_unit_test (test_tls_line_take),
+    cmocka_unit_test (test_tls_line_read),
   };
 
   return cmocka_run_group_tests_name ("tls", tests, NULL, NULL);
