@@ -619,7 +619,10 @@ create_account (MailmoveClawsAdapter *self, const MailmoveClientAccount *account
     return NULL;
   ac = prefs_account_new ();
   g_free (ac->account_name);
-  ac->account_name = g_strdelimit (g_strdup (account->address), "/", '-');
+  /* Claws names an IMAP account's folder tree after the account: the temporary one needs a name of its own. */
+  ac->account_name = g_strdelimit (account->temporary ? g_strdup_printf (_("%s (old server, temporary)"),
+                                                                        account->address)
+                                                      : g_strdup (account->address), "/", '-');
   g_free (ac->address);
   ac->address = g_strdup (account->address);
   if (account->display_name != NULL)
@@ -635,6 +638,14 @@ create_account (MailmoveClawsAdapter *self, const MailmoveClientAccount *account
       ac->use_smtp_auth = TRUE;
     }
   ac->is_default = FALSE;
+  if (account->temporary)
+    {
+      /* Only mailmove's engine reads the old server through it: "Get mail from all accounts" and the
+       * periodic check leave it alone (Claws has no other notion of a hidden account). */
+      ac->recv_at_getall = FALSE;
+      ac->autochk_use_default = FALSE;
+      ac->autochk_use_custom = FALSE;
+    }
   if (password != NULL)
     {
       passwd_store_set_account (ac->account_id, PWS_ACCOUNT_RECV, password, FALSE);
@@ -646,6 +657,12 @@ create_account (MailmoveClawsAdapter *self, const MailmoveClientAccount *account
   account_write_config_all ();
   id = account_id_string (ac);
   g_hash_table_replace (self->pins, g_strdup (id), mailmove_client_server_copy (&account->receive));
+  /* accountrc has no such flag: the plugin's own state remembers it, list_accounts reports it. */
+  if (account->temporary)
+    {
+      g_key_file_set_boolean (self->state, "temporary", id, TRUE);
+      state_save (self);
+    }
   if (ac->protocol == A_IMAP4)
     create_imap_folder (ac);
   main_window_set_account_menu (account_get_list ());
@@ -802,6 +819,14 @@ remove_account (MailmoveClawsAdapter *self, PrefsAccount *ac, GError **error)
   inc_unlock ();
 
   g_key_file_remove_key (self->state, "duplicates", id, NULL);
+  if (g_key_file_remove_key (self->state, "temporary", id, NULL))
+    {
+      gsize left = 0;
+      g_auto (GStrv) keys = g_key_file_get_keys (self->state, "temporary", &left, NULL);
+
+      if (left == 0)
+        g_key_file_remove_group (self->state, "temporary", NULL);
+    }
   state_save (self);
   if (mailmove_pop3_dedup_is_paired (self->dedup, id))
     {
@@ -904,7 +929,7 @@ adapter_list_accounts (MailmoveClientAdapter *adapter)
       if (pin != NULL && pin->pin != NULL && g_ascii_strcasecmp (server_connect_host (pin), ac->recv_server) == 0)
         a->receive.pin = mailmove_pin_ref (pin->pin);
       fill_submit (&a->submit, ac);
-      a->temporary = FALSE;
+      a->temporary = g_key_file_get_boolean (self->state, "temporary", a->id, NULL);
       g_ptr_array_add (out, a);
     }
   return out;

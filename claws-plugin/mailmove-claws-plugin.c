@@ -20,6 +20,7 @@
 #include "mainwindow.h"
 #include "menu.h"
 #include "plugin.h"
+#include "statusbar.h"
 #include "utils.h"
 #include "version.h"
 
@@ -38,6 +39,8 @@ static guint start_id;
 static guint show_status_id;
 static gulong hook_alert;
 static gulong prompt_handler;
+static gulong notice_handler;
+static GHashTable *webmail_dialogs; /* MailmoveAccountPair → its open webmail question (GtkWidget) */
 
 /* Main-loop stall meter for the benchmark (MAILMOVE_CLAWS_STALL_REPORT=FILE): a 20 ms timer that notes how
  * late it fires, overall and while a merge runs; the longest lateness of each is written to FILE when Claws
@@ -126,6 +129,44 @@ on_prompt (MailmoveController *self, MailmoveAccountPair *pair, gpointer data)
       g_signal_connect_object (prompt, "destroy", G_CALLBACK (on_prompt_destroyed), pair, 0);
     }
   gtk_window_present (GTK_WINDOW (prompt));
+}
+
+static void
+on_webmail_destroyed (GtkWidget *widget, gpointer pair)
+{
+  if (webmail_dialogs != NULL && g_hash_table_lookup (webmail_dialogs, pair) == widget)
+    g_hash_table_remove (webmail_dialogs, pair);
+}
+
+/* The controller's one question for a webmail-only user (#12): the shared non-modal dialog. */
+static void
+ask_webmail (MailmoveController *self, MailmoveAccountPair *pair, gboolean need_name, gpointer data)
+{
+  GtkWidget *dialog = g_hash_table_lookup (webmail_dialogs, pair);
+
+  if (dialog == NULL)
+    {
+      dialog = mailmove_webmail_dialog_new (self, pair, need_name, main_window ());
+      g_hash_table_insert (webmail_dialogs, g_object_ref (pair), dialog);
+      g_signal_connect_object (dialog, "destroy", G_CALLBACK (on_webmail_destroyed), pair, 0);
+    }
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Done without asking (the temporary account removed): the status bar and a window that blocks nothing. */
+static void
+on_notice (MailmoveController *self, MailmoveAccountPair *pair, const char *message, gpointer data)
+{
+  GtkWidget *dialog = gtk_message_dialog_new (main_window (), GTK_DIALOG_DESTROY_WITH_PARENT, GTK_MESSAGE_INFO,
+                                              GTK_BUTTONS_CLOSE, "%s", message);
+
+  gtk_window_set_title (GTK_WINDOW (dialog), _("Mail server move"));
+  gtk_window_set_modal (GTK_WINDOW (dialog), FALSE);
+  gtk_widget_set_name (dialog, "mailmove-notice");
+  atk_object_set_accessible_id (gtk_widget_get_accessible (dialog), "mailmove-notice");
+  g_signal_connect (dialog, "response", G_CALLBACK (gtk_widget_destroy), NULL);
+  statusbar_print_all ("%s", message);
+  gtk_widget_show (dialog);
 }
 
 static void
@@ -234,6 +275,8 @@ start_controller (gpointer data)
       return G_SOURCE_REMOVE;
     }
   prompt_handler = g_signal_connect (controller, "prompt", G_CALLBACK (on_prompt), NULL);
+  notice_handler = g_signal_connect (controller, "notice", G_CALLBACK (on_notice), NULL);
+  mailmove_controller_set_webmail_ask_func (controller, ask_webmail, NULL, NULL);
   mailmove_controller_start (controller);
   g_message ("controller started %.0f ms after the plugin loaded",
              (double) (g_get_monotonic_time () - plugin_loaded_at) / 1000.0);
@@ -260,6 +303,8 @@ plugin_init (gchar **error)
   adapter = mailmove_claws_adapter_new ();
   prompts = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref,
                                    (GDestroyNotify) gtk_widget_destroy);
+  webmail_dialogs = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref,
+                                           (GDestroyNotify) gtk_widget_destroy);
 
   {
     /* Claws' action group translates with Claws' own domain: hand it our label already translated. */
@@ -298,10 +343,13 @@ plugin_done (void)
   if (assistant != NULL)
     gtk_widget_destroy (assistant);
   g_clear_pointer (&prompts, g_hash_table_destroy);
+  g_clear_pointer (&webmail_dialogs, g_hash_table_destroy);
   if (controller != NULL)
     {
       mailmove_controller_stop (controller);
+      mailmove_controller_set_webmail_ask_func (controller, NULL, NULL, NULL);
       g_clear_signal_handler (&prompt_handler, controller);
+      g_clear_signal_handler (&notice_handler, controller);
       g_clear_object (&controller);
     }
   mailmove_claws_selftest_stop ();

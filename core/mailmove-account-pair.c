@@ -37,6 +37,8 @@ struct _MailmoveAccountPair
   char *original_user;          /* (nullable) */
   gint64 prompt_again_at;
   gboolean keep;
+  gboolean legacy_temporary;     /* the legacy account only reaches the old server for mailmove (#12) */
+  char *webmail_declined;       /* (nullable) the plan fingerprint the user declined the webmail question for */
 };
 
 G_DEFINE_FINAL_TYPE (MailmoveAccountPair, mailmove_account_pair, G_TYPE_OBJECT)
@@ -158,6 +160,7 @@ mailmove_account_pair_finalize (GObject *object)
 
   g_free (self->address);
   g_free (self->legacy_account_id);
+  g_free (self->webmail_declined);
   g_free (self->new_account_id);
   g_free (self->original_host);
   g_free (self->original_user);
@@ -709,4 +712,35 @@ mailmove_account_pair_has_known_old_ttl (MailmoveAccountPair *self)
     if (!r[i].is_new_name)
       return TRUE;
   return FALSE;
+}
+
+gboolean
+mailmove_account_pair_get_legacy_temporary (MailmoveAccountPair *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), FALSE);
+  return self->legacy_temporary;
+}
+
+void
+mailmove_account_pair_set_legacy_temporary (MailmoveAccountPair *self, gboolean temporary)
+{
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
+  self->legacy_temporary = temporary != FALSE;
+}
+
+const char *
+mailmove_account_pair_get_webmail_declined (MailmoveAccountPair *self)
+{
+  g_return_val_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self), NULL);
+  return self->webmail_declined;
+}
+
+void
+mailmove_account_pair_set_webmail_declined (MailmoveAccountPair *self, const char *plan_fingerprint)
+{
+  g_return_if_fail (MAILMOVE_IS_ACCOUNT_PAIR (self));
+  if (g_strcmp0 (self->webmail_declined, plan_fingerprint) == 0)
+    return;
+  g_free (self->webmail_declined);
+  self->webmail_declined = g_strdup (plan_fingerprint);
 }

@@ -169,6 +169,15 @@ void mailmove_account_pair_set_prompt_again_at (MailmoveAccountPair *self, gint6
 gboolean mailmove_account_pair_get_keep (MailmoveAccountPair *self);
 void mailmove_account_pair_set_keep (MailmoveAccountPair *self, gboolean keep);
 
+/* A webmail-only user (issue #12): the legacy account is one mailmove created only to reach the old server
+ * (the user never had it); it is removed without a prompt once the merge is verified.  Before the accounts
+ * exist the pair has no legacy account id.  webmail_declined: the fingerprint of the plan for which the user
+ * cancelled the question (NULL: not declined); the question comes back only with another plan. */
+gboolean mailmove_account_pair_get_legacy_temporary (MailmoveAccountPair *self);
+void mailmove_account_pair_set_legacy_temporary (MailmoveAccountPair *self, gboolean temporary);
+const char *mailmove_account_pair_get_webmail_declined (MailmoveAccountPair *self);
+void mailmove_account_pair_set_webmail_declined (MailmoveAccountPair *self, const char *plan_fingerprint);
+
 /* The vantage points whose newest conclusive observation is OLD or MIXED, as schedule input: a newly
  * allocated array of MailmoveScheduleVantage whose strings point into @self (valid until the next change). */
 GArray *mailmove_account_pair_dup_old_vantages (MailmoveAccountPair *self);

@@ -225,6 +225,14 @@ add_pair_prompt (JsonBuilder *b, MailmoveAccountPair *pair)
   add_time (b, "prompt_again_at", mailmove_account_pair_get_prompt_again_at (pair));
   json_builder_set_member_name (b, "keep");
   json_builder_add_boolean_value (b, mailmove_account_pair_get_keep (pair));
+  /* Webmail-only users (#12): written only when set, so older readers see what they always saw. */
+  if (mailmove_account_pair_get_legacy_temporary (pair))
+    {
+      json_builder_set_member_name (b, "legacy_temporary");
+      json_builder_add_boolean_value (b, TRUE);
+    }
+  if (mailmove_account_pair_get_webmail_declined (pair) != NULL)
+    mailmove_json_add_string_or_null (b, "webmail_declined", mailmove_account_pair_get_webmail_declined (pair));
 }
 
 static void
@@ -837,6 +845,8 @@ read_pair_prompt (JsonObject *o, const char *path, MailmoveAccountPair *pair, GE
 {
   JsonObject *orig;
   JsonNode *keep = json_object_get_member (o, "keep");
+  JsonNode *temporary = json_object_get_member (o, "legacy_temporary");
+  const char *declined = NULL;
   gint64 t;
 
   if (!get_object (o, path, "legacy_original", TRUE, &orig, error))
@@ -876,6 +886,19 @@ read_pair_prompt (JsonObject *o, const char *path, MailmoveAccountPair *pair, GE
         }
       mailmove_account_pair_set_keep (pair, json_node_get_boolean (keep));
     }
+  if (temporary != NULL && !JSON_NODE_HOLDS_NULL (temporary))
+    {
+      if (!JSON_NODE_HOLDS_VALUE (temporary) || json_node_get_value_type (temporary) != G_TYPE_BOOLEAN)
+        {
+          g_autofree char *p = child_path (path, "legacy_temporary");
+
+          return corrupt (error, p, _("expected true or false"));
+        }
+      mailmove_account_pair_set_legacy_temporary (pair, json_node_get_boolean (temporary));
+    }
+  if (!get_string (o, path, "webmail_declined", TRUE, &declined, error))
+    return FALSE;
+  mailmove_account_pair_set_webmail_declined (pair, declined);
   return TRUE;
 }
 

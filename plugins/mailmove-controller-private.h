@@ -16,6 +16,8 @@ typedef enum {
   MAILMOVE_CONTROLLER_ACTION_ADVANCE,     /* move to decision.phase on the evidence alone */
   MAILMOVE_CONTROLLER_ACTION_MERGE,       /* run one pass of the transfer engine */
   MAILMOVE_CONTROLLER_ACTION_PROMPT,      /* emit "prompt" */
+  MAILMOVE_CONTROLLER_ACTION_ASK_WEBMAIL, /* prepared, webmail-only: ask for the passwords (once per plan) */
+  MAILMOVE_CONTROLLER_ACTION_RETIRE_TEMPORARY, /* ready, webmail-only: final pass, remove the temporary account */
 } MailmoveControllerAction;
 
 /* Which engine merges a pair (design.md §7, issue 9). */
@@ -47,6 +49,8 @@ typedef struct {
   gboolean keep;                 /* the user chose Keep */
   gint64 prompt_again_at;        /* UNSET: not postponed */
   gboolean prompted;             /* "prompt" was emitted and not answered since */
+  gboolean webmail;              /* webmail-only: the legacy account is (or will be) mailmove's temporary one */
+  gboolean webmail_waiting;      /* … and its accounts do not exist yet */
 } MailmoveControllerFacts;
 
 typedef struct {
@@ -63,6 +67,14 @@ guint mailmove_controller_jitter_ms (guint seconds, double random);
 
 /* The journal file-name part of a pair ("claws-taro_at_example.jp-1a2b3c4d"). */
 char *mailmove_controller_pair_id (MailmoveClient client, const char *address);
+
+/* A short stable digest of @plan (its JSON form): the webmail question is asked again only for another one. */
+char *mailmove_controller_plan_fingerprint (MailmovePlan *plan);
+
+/* Checks a webmail answer (non-empty passwords; a name when @need_name): FALSE with _INVALID and a message
+ * for people. */
+gboolean mailmove_controller_check_webmail_answer (const MailmoveWebmailAnswer *answer, gboolean need_name,
+                                                   GError **error);
 
 /* Wipes @password (when not NULL) in a way the compiler cannot drop, then frees it. */
 void mailmove_controller_free_password (char *password);

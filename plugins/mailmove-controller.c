@@ -56,6 +56,8 @@ struct _PairRun {
   gint64 ignore_new_until;        /* monotonic */
   MailmoveInboxWatch *watch;
   gboolean watch_starting;
+  gboolean asking;                /* the webmail question is shown and not answered yet */
+  gboolean retiring;              /* the temporary account's removal is queued or runs */
 };
 
 typedef struct {
@@ -105,6 +107,10 @@ struct _MailmoveController {
   GPtrArray *next_write_waiters;
 
   GRand *rand;
+
+  MailmoveWebmailAskFunc ask_func;
+  gpointer ask_data;
+  GDestroyNotify ask_destroy;
 };
 
 G_DEFINE_FINAL_TYPE (MailmoveController, mailmove_controller, G_TYPE_OBJECT)
@@ -114,6 +120,7 @@ enum {
   SIGNAL_PROMPT,
   SIGNAL_MERGED,
   SIGNAL_WARNING,
+  SIGNAL_NOTICE,
   N_SIGNALS
 };
 
@@ -187,6 +194,9 @@ mailmove_controller_decide (const MailmoveControllerFacts *f)
     case MAILMOVE_PHASE_PLANNED:
       return decision (MAILMOVE_CONTROLLER_ACTION_PREFLIGHT, f->phase, NULL);
     case MAILMOVE_PHASE_PREPARED:
+      /* A webmail-only user: the accounts are created from the user's answer, not duplicated. */
+      if (f->webmail_waiting)
+        return decision (MAILMOVE_CONTROLLER_ACTION_ASK_WEBMAIL, f->phase, NULL);
       if (f->duplicate == MAILMOVE_DUPLICATE_ASK)
         return decision (MAILMOVE_CONTROLLER_ACTION_WAIT_USER, f->phase, NULL);
       if (!f->can_modify_accounts)
@@ -224,6 +234,9 @@ mailmove_controller_decide (const MailmoveControllerFacts *f)
             return decision (MAILMOVE_CONTROLLER_ACTION_MERGE, f->phase, NULL);
           break;
         }
+      /* The user never had the temporary account: no prompt; its own final pass verifies first. */
+      if (f->webmail)
+        return decision (MAILMOVE_CONTROLLER_ACTION_RETIRE_TEMPORARY, f->phase, NULL);
       if (merge_due)
         return decision (MAILMOVE_CONTROLLER_ACTION_MERGE, f->phase, NULL);
       if (!f->keep && !f->prompted
@@ -277,6 +290,57 @@ mailmove_controller_pair_id (MailmoveClient client, const char *address)
     }
   g_string_append_printf (id, "-%.8s", sum);
   return g_string_free (id, FALSE);
+}
+
+char *
+mailmove_controller_plan_fingerprint (MailmovePlan *plan)
+{
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *sum = NULL;
+
+  g_return_val_if_fail (MAILMOVE_IS_PLAN (plan), NULL);
+  root = mailmove_plan_to_json (plan);
+  text = json_to_string (root, FALSE);
+  sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, text, -1);
+  return g_strndup (sum, 16);
+}
+
+static gboolean
+blank (const char *text)
+{
+  if (text == NULL)
+    return TRUE;
+  for (; *text != '\0'; text++)
+    if (!g_ascii_isspace (*text))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+mailmove_controller_check_webmail_answer (const MailmoveWebmailAnswer *answer, gboolean need_name, GError **error)
+{
+  const char *message = NULL;
+
+  g_return_val_if_fail (answer != NULL, FALSE);
+  if (need_name && blank (answer->display_name))
+    message = _("Enter your name as people should see it on your mail.");
+  else if (answer->display_name != NULL
+           && (!g_utf8_validate (answer->display_name, -1, NULL) || strlen (answer->display_name) > 256
+               || strpbrk (answer->display_name, "\r\n") != NULL))
+    message = _("The name is too long or has a line break.");
+  else if (answer->old_password == NULL || *answer->old_password == '\0')
+    message = _("Enter the password of your mail account on the old server.");
+  else if (answer->new_password != NULL && *answer->new_password == '\0')
+    message = _("Enter the password of your mail account on the new server, or tick “The same password on "
+                "the new server”.");
+  else if (strpbrk (answer->old_password, "\r\n") != NULL
+           || (answer->new_password != NULL && strpbrk (answer->new_password, "\r\n") != NULL))
+    message = _("A password cannot contain a line break.");
+  if (message == NULL)
+    return TRUE;
+  g_set_error_literal (error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_INVALID, message);
+  return FALSE;
 }
 
 void
@@ -506,6 +570,9 @@ new_account_protocol (PairRun *run)
   if (plan == NULL)
     return legacy;
   news = mailmove_plan_get_new_server (plan);
+  /* A webmail-only user's new account: IMAP where offered, so the engine can bring the whole history. */
+  if (mailmove_account_pair_get_legacy_temporary (run->pair) && news->imap.present)
+    return MAILMOVE_PROTOCOL_IMAP;
   if (mailmove_plan_server_get_endpoint (news, legacy)->present)
     return legacy;
   return mailmove_plan_server_get_endpoint (news, MAILMOVE_PROTOCOL_IMAP)->present ? MAILMOVE_PROTOCOL_IMAP
@@ -621,6 +688,149 @@ run_by_account (MailmoveController *self, const char *id, gboolean *out_fresh)
   return NULL;
 }
 
+/* ---- webmail-only users (#12) ---- */
+
+/* A webmail pair for which nothing was created in the client yet. */
+static gboolean
+webmail_unstarted (MailmoveAccountPair *pair)
+{
+  return mailmove_account_pair_get_legacy_temporary (pair) && mailmove_account_pair_get_legacy_account_id (pair) == NULL
+         && mailmove_account_pair_get_new_account_id (pair) == NULL
+         && mailmove_account_pair_get_phase (pair) <= MAILMOVE_PHASE_PREPARED;
+}
+
+/* The user's own account for the address receives by the other protocol: the webmail pair (nothing created
+ * for it yet) goes, and the account gets an ordinary pair in its place. */
+static gboolean
+webmail_drop (MailmoveController *self, MailmoveMigration *m, MailmoveAccountPair *pair)
+{
+  PairRun *run = g_hash_table_lookup (self->runs, pair);
+  g_autofree char *address = NULL;
+
+  if (!webmail_unstarted (pair) || (run != NULL && (run->busy || run->asking)))
+    return FALSE;
+  address = g_strdup (mailmove_account_pair_get_address (pair));
+  g_hash_table_remove (self->runs, pair);
+  mailmove_migration_remove_pair (m, address, self->client);
+  self->dirty = TRUE;
+  return TRUE;
+}
+
+/* The user added an account of their own for an address whose webmail pair has no accounts yet: that account
+ * becomes an ordinary legacy account (duplicated and pinned as usual) and nothing is asked any more. */
+static gboolean
+webmail_adopt (MailmoveController *self, MailmoveMigration *m, MailmoveAccountPair *pair,
+               const MailmoveClientAccount *a)
+{
+  PairRun *run;
+
+  if (!webmail_unstarted (pair) || a->receive.protocol != mailmove_account_pair_get_legacy_protocol (pair))
+    return FALSE;
+  run = run_for (self, m, pair);
+  if (run->busy)
+    return FALSE;
+  mailmove_account_pair_set_legacy_temporary (pair, FALSE);
+  mailmove_account_pair_set_webmail_declined (pair, NULL);
+  mailmove_account_pair_set_legacy_account_id (pair, a->id);
+  g_clear_pointer (&run->legacy, mailmove_client_account_free);
+  run->legacy = mailmove_client_account_copy (a);
+  run->asking = FALSE;
+  self->dirty = TRUE;
+  emit_changed (run);
+  return TRUE;
+}
+
+/* Whether mailmove may act by itself (IT's "enabled" setting; on when the schema is not installed). */
+static gboolean
+enabled (MailmoveController *self)
+{
+  return self->settings == NULL || mailmove_settings_get_enabled (self->settings);
+}
+
+/* The protocol the old server is read with for a webmail-only user: IMAP (the whole history) unless the plan
+ * says the old server offers POP3 only. */
+static MailmoveProtocol
+webmail_protocol (MailmovePlan *plan)
+{
+  const MailmovePlanServer *olds = mailmove_plan_get_old_server (plan);
+
+  if (olds->present && !olds->imap.present && olds->pop3.present)
+    return MAILMOVE_PROTOCOL_POP3;
+  return MAILMOVE_PROTOCOL_IMAP;
+}
+
+static void
+sync_webmail_plan (MailmoveController *self, MailmovePlan *plan, GHashTable *known)
+{
+  const char *const *addresses = mailmove_plan_get_accounts (plan);
+
+  /* Only a plan that lists its addresses can say who has no account; only `automatic` creates accounts. */
+  if (addresses == NULL || mailmove_plan_get_policy (plan)->duplicate != MAILMOVE_DUPLICATE_AUTOMATIC)
+    return;
+  for (; *addresses != NULL; addresses++)
+    {
+      g_autofree char *lower = g_ascii_strdown (*addresses, -1);
+      MailmoveMigration *m;
+      g_autoptr (MailmoveAccountPair) pair = NULL;
+      g_autoptr (GError) error = NULL;
+
+      if (g_hash_table_contains (known, lower))
+        continue;
+      m = find_migration (self, mailmove_plan_get_domain (plan));
+      if (m != NULL && mailmove_migration_find_pair (m, *addresses, self->client) != NULL)
+        continue;
+      if (m == NULL)
+        {
+          m = mailmove_migration_new_from_plan (plan, &error);
+          if (m == NULL)
+            {
+              g_warning ("%s", error->message);
+              return;
+            }
+          g_ptr_array_add (self->migrations, m);
+        }
+      pair = mailmove_account_pair_new (*addresses, self->client, webmail_protocol (plan), NULL, &error);
+      if (pair == NULL || !mailmove_migration_add_pair (m, pair, &error))
+        {
+          g_warning ("%s", error->message);
+          continue;
+        }
+      mailmove_account_pair_set_legacy_temporary (pair, TRUE);
+      g_debug ("%s has no account here: a webmail-only user", *addresses);
+      self->dirty = TRUE;
+      emit_changed (run_for (self, m, pair));
+    }
+}
+
+/* Every address a plan lists that has no account in the client gets a webmail pair (planned: the pre-flight
+ * runs first, the question comes when it has passed). */
+static void
+sync_webmail (MailmoveController *self, GPtrArray *accounts)
+{
+  g_autoptr (GHashTable) known = NULL;
+  g_autoptr (GPtrArray) entries = NULL;
+  GHashTableIter iter;
+  MailmovePlan *plan;
+
+  if (!enabled (self))
+    return;
+  known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; accounts != NULL && i < accounts->len; i++)
+    {
+      MailmoveClientAccount *a = g_ptr_array_index (accounts, i);
+
+      if (a->address != NULL)
+        g_hash_table_add (known, g_ascii_strdown (a->address, -1));
+    }
+  entries = mailmove_plan_store_list_plans (self->plans);
+  for (guint i = 0; entries != NULL && i < entries->len; i++)
+    sync_webmail_plan (self, ((MailmovePlanStoreEntry *) g_ptr_array_index (entries, i))->plan, known);
+  g_hash_table_iter_init (&iter, self->user_plans);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &plan))
+    if (mailmove_plan_store_lookup (self->plans, mailmove_plan_get_domain (plan)) == NULL)
+      sync_webmail_plan (self, plan, known);
+}
+
 /* Finds the accounts the plans cover and gives each one a pair (main thread, no I/O but the adapter's
  * in-memory listing). */
 static void
@@ -664,6 +874,10 @@ sync_accounts (MailmoveController *self)
           g_ptr_array_add (self->migrations, m);
         }
       pair = mailmove_migration_find_pair (m, a->address, self->client);
+      if (pair != NULL && webmail_adopt (self, m, pair, a))
+        continue;
+      if (pair != NULL && webmail_drop (self, m, pair))
+        pair = NULL;
       if (pair != NULL)
         continue; /* another account of the same address already has the pair */
       pair = mailmove_account_pair_new (a->address, self->client, a->receive.protocol, a->id, &error);
@@ -679,6 +893,7 @@ sync_accounts (MailmoveController *self)
       self->dirty = TRUE;
       emit_changed (run);
     }
+  sync_webmail (self, accounts);
   /* Newer plans of known domains: servers, policy, canonical host. */
   for (guint i = 0; i < self->migrations->len; i++)
     {
@@ -1137,6 +1352,8 @@ step_continue (MailmoveController *self)
 /* ---- one pair's step ---- */
 
 static void pair_step_job (PairRun *run, gpointer data);
+static void webmail_ask (PairRun *run, gboolean again);
+static void retire_temporary (PairRun *run);
 static void merge_start (PairRun *run, gboolean final, GCancellable *cancellable, GAsyncReadyCallback callback,
                          gpointer user_data);
 static gboolean merge_finish (PairRun *run, GAsyncResult *result, GError **error);
@@ -1237,6 +1454,10 @@ gather_facts (PairRun *run, MailmoveControllerFacts *f)
   f->keep = mailmove_account_pair_get_keep (run->pair);
   f->prompt_again_at = mailmove_account_pair_get_prompt_again_at (run->pair);
   f->prompted = run->prompted;
+  f->webmail = mailmove_account_pair_get_legacy_temporary (run->pair);
+  f->webmail_waiting = f->webmail && mailmove_account_pair_get_legacy_account_id (run->pair) == NULL;
+  run->status.webmail = f->webmail;
+  run->status.webmail_waiting = f->webmail_waiting;
   run->status.engine = f->engine != MAILMOVE_CONTROLLER_ENGINE_NONE;
 }
 
@@ -1314,6 +1535,12 @@ pair_step_job (PairRun *run, gpointer data)
         case MAILMOVE_CONTROLLER_ACTION_PROMPT:
           run->prompted = TRUE;
           g_signal_emit (self, signals[SIGNAL_PROMPT], 0, run->pair);
+          break;
+        case MAILMOVE_CONTROLLER_ACTION_ASK_WEBMAIL:
+          webmail_ask (run, FALSE);
+          break;
+        case MAILMOVE_CONTROLLER_ACTION_RETIRE_TEMPORARY:
+          retire_temporary (run);
           break;
         case MAILMOVE_CONTROLLER_ACTION_NONE:
         default:
@@ -1395,7 +1622,9 @@ preflight_password_done (GObject *source, GAsyncResult *result, gpointer user_da
   g_autoptr (GError) error = NULL;
 
   /* No stored password: the pre-flight still checks TLS and that the server answers. */
-  op->password = mailmove_client_adapter_lookup_password_finish (MAILMOVE_CLIENT_ADAPTER (source), result, &error);
+  if (result != NULL)
+    op->password = mailmove_client_adapter_lookup_password_finish (MAILMOVE_CLIENT_ADAPTER (source), result,
+                                                                   &error);
   if (error != NULL)
     g_debug ("%s: no password for the pre-flight: %s", accounts[0], error->message);
   if (plan == NULL)
@@ -1415,6 +1644,12 @@ preflight_start (PairRun *run)
   PreflightOp *op = g_new0 (PreflightOp, 1);
 
   op->run = run;
+  if (mailmove_account_pair_get_legacy_account_id (run->pair) == NULL)
+    {
+      /* A webmail-only user has no account (and no stored password) yet: TLS and the server's answers only. */
+      preflight_password_done (NULL, NULL, op);
+      return;
+    }
   mailmove_client_adapter_lookup_password_async (run->self->adapter,
                                                  mailmove_account_pair_get_legacy_account_id (run->pair),
                                                  run->self->cancellable, preflight_password_done, op);
@@ -1423,9 +1658,28 @@ preflight_start (PairRun *run)
 /* ------------------------------------------------------------------------------------------------ */
 /* Duplicate and pin                                                                                  */
 
+/* A webmail answer on its way to the client's store (wiped when the accounts exist or failed). */
+typedef struct {
+  char *display_name;
+  char *old_password;
+  char *new_password;             /* never NULL: a copy of old_password when the same */
+} WebmailOp;
+
+static void
+webmail_op_free (WebmailOp *w)
+{
+  if (w == NULL)
+    return;
+  g_free (w->display_name);
+  mailmove_controller_free_password (w->old_password);
+  mailmove_controller_free_password (w->new_password);
+  g_free (w);
+}
+
 typedef struct {
   PairRun *run;
   GTask *task;                    /* (nullable) mailmove_controller_duplicate_async's */
+  WebmailOp *webmail;             /* (nullable) a webmail-only user: create both accounts instead */
   MailmoveProtocol legacy_protocol;
   MailmoveProtocol new_protocol;
   MailmovePin *old_pin;
@@ -1443,6 +1697,7 @@ dup_op_free (DupOp *op)
   g_clear_pointer (&op->new_pin, mailmove_pin_unref);
   g_free (op->old_host);
   g_free (op->new_host);
+  webmail_op_free (op->webmail);
   g_free (op);
 }
 
@@ -1543,12 +1798,127 @@ dup_pinned (GObject *source, GAsyncResult *result, gpointer user_data)
   dup_duplicate (op);
 }
 
+/* ---- webmail-only: the new account and the temporary one, from the user's answer ---- */
+
+static void
+webmail_temporary_created (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DupOp *op = user_data;
+  PairRun *run = op->run;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = mailmove_client_adapter_create_account_finish (MAILMOVE_CLIENT_ADAPTER (source), result,
+                                                                     &error);
+
+  if (id == NULL)
+    {
+      /* The new account stays (it is the user's from now on); a retry creates only the temporary one. */
+      dup_end (op, g_error_new (MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_FAILED,
+                                _("The account for the new server was created, but not the temporary account "
+                                  "that copies your old mail: %s"), error->message));
+      return;
+    }
+  g_message ("%s: new account %s, temporary account %s for the old server",
+             mailmove_account_pair_get_address (run->pair), mailmove_account_pair_get_new_account_id (run->pair), id);
+  mailmove_account_pair_set_legacy_account_id (run->pair, id);
+  run->asking = FALSE;
+  run_set_error (run, NULL);
+  run_set_note (run, NULL);
+  transition (run, MAILMOVE_PHASE_DUPLICATED, NULL);
+  run->self->dirty = TRUE;
+  persist (run->self, NULL);
+  watch_ensure (run);
+  dup_end (op, NULL);
+}
+
+static void
+webmail_create_temporary (DupOp *op)
+{
+  PairRun *run = op->run;
+  MailmoveClientAccount account = { 0 };
+
+  account.address = (char *) mailmove_account_pair_get_address (run->pair);
+  account.display_name = op->webmail->display_name;
+  account.receive.protocol = op->legacy_protocol;
+  account.receive.host = op->old_pin != NULL ? op->old_pin->host : op->old_host;
+  account.receive.port = op->old_pin != NULL ? op->old_pin->port : op->old_port;
+  account.receive.security = op->old_pin != NULL ? op->old_pin->security : op->old_security;
+  account.receive.user = account.address;
+  account.receive.pin = op->old_pin;
+  account.submit.protocol = MAILMOVE_PROTOCOL_SMTP;
+  account.temporary = TRUE;
+  mailmove_client_adapter_create_account_async (run->self->adapter, &account, op->webmail->old_password,
+                                                run->self->cancellable, webmail_temporary_created, op);
+}
+
+static void
+webmail_new_created (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  DupOp *op = user_data;
+  PairRun *run = op->run;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = mailmove_client_adapter_create_account_finish (MAILMOVE_CLIENT_ADAPTER (source), result,
+                                                                     &error);
+
+  if (id == NULL)
+    {
+      dup_end (op, g_error_new (MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_FAILED,
+                                _("The account for the new server could not be created: %s"), error->message));
+      return;
+    }
+  /* Written before the next account is made: a crash in between never makes a second new account. */
+  mailmove_account_pair_set_new_account_id (run->pair, id);
+  run->self->dirty = TRUE;
+  persist (run->self, NULL);
+  webmail_create_temporary (op);
+}
+
+static void
+webmail_create (DupOp *op)
+{
+  PairRun *run = op->run;
+  MailmovePlan *plan = plan_for_run (run);
+  const MailmovePlanServer *news = mailmove_plan_get_new_server (plan);
+  const MailmovePlanEndpoint *smtp = mailmove_plan_server_get_endpoint (news, MAILMOVE_PROTOCOL_SMTP);
+  MailmoveClientAccount account = { 0 };
+
+  if (mailmove_account_pair_get_new_account_id (run->pair) != NULL && run->fresh != NULL)
+    {
+      webmail_create_temporary (op);
+      return;
+    }
+  account.address = (char *) mailmove_account_pair_get_address (run->pair);
+  account.display_name = op->webmail->display_name;
+  account.receive.protocol = op->new_protocol;
+  account.receive.host = op->new_pin != NULL ? op->new_pin->host : op->new_host;
+  account.receive.port = op->new_pin != NULL ? op->new_pin->port : op->new_port;
+  account.receive.security = op->new_pin != NULL ? op->new_pin->security : op->new_security;
+  account.receive.user = account.address;
+  account.receive.pin = op->new_pin;
+  account.submit.protocol = MAILMOVE_PROTOCOL_SMTP;
+  /* Submission by the new server's own name, verified by that name (as a duplicate's). */
+  if (smtp->present && news->host != NULL)
+    {
+      account.submit.host = news->host;
+      account.submit.port = smtp->port;
+      account.submit.security = smtp->security;
+      account.submit.user = account.address;
+    }
+  mailmove_client_adapter_create_account_async (run->self->adapter, &account, op->webmail->new_password,
+                                                run->self->cancellable, webmail_new_created, op);
+}
+
 static void
 dup_pin_legacy (DupOp *op)
 {
   PairRun *run = op->run;
   MailmoveClientServer receive = { 0 };
   const MailmoveClientServer *own = run->legacy != NULL ? &run->legacy->receive : NULL;
+
+  if (op->webmail != NULL)
+    {
+      webmail_create (op);
+      return;
+    }
 
   /* Already pinned by an earlier attempt (the original is remembered): only the duplicate is missing. */
   if (mailmove_account_pair_get_legacy_original (run->pair, NULL, NULL, NULL, NULL))
@@ -1657,7 +2027,8 @@ dup_select_old_at (DupOp *op, const char *address)
   request.host_names = olds->present && olds->host != NULL ? names : NULL;
   request.tls_name = olds->present && olds->tls_name != NULL ? olds->tls_name
                      : olds->present && olds->host != NULL ? olds->host
-                     : run->legacy->receive.host;
+                     : run->legacy != NULL ? run->legacy->receive.host
+                     : mailmove_plan_get_canonical_host (plan);
   mailmove_pin_select_async (&request, run->self->database, run->self->cancellable, dup_old_pin_done, op);
 }
 
@@ -1699,7 +2070,7 @@ dup_discovered (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-duplicate_start (PairRun *run, GTask *task)
+duplicate_start_full (PairRun *run, GTask *task, WebmailOp *webmail)
 {
   DupOp *op = g_new0 (DupOp, 1);
   MailmovePlan *plan = plan_for_run (run);
@@ -1708,8 +2079,9 @@ duplicate_start (PairRun *run, GTask *task)
 
   op->run = run;
   op->task = task;
+  op->webmail = webmail;
   op->legacy_protocol = mailmove_account_pair_get_legacy_protocol (run->pair);
-  if (plan == NULL || run->legacy == NULL)
+  if (plan == NULL || (run->legacy == NULL && webmail == NULL))
     {
       dup_end (op, g_error_new (MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_FAILED,
                                 _("There is no plan or no mail account for %s any more."),
@@ -1723,8 +2095,22 @@ duplicate_start (PairRun *run, GTask *task)
     }
   olds = mailmove_plan_get_old_server (plan);
   ep = mailmove_plan_server_get_endpoint (olds, op->legacy_protocol);
-  op->old_port = olds->present && ep->present ? ep->port : run->legacy->receive.port;
-  op->old_security = olds->present && ep->present ? ep->security : run->legacy->receive.security;
+  if (olds->present && ep->present)
+    {
+      op->old_port = ep->port;
+      op->old_security = ep->security;
+    }
+  else if (run->legacy != NULL)
+    {
+      op->old_port = run->legacy->receive.port;
+      op->old_security = run->legacy->receive.security;
+    }
+  else
+    {
+      /* A webmail-only user's old server, known only by DNS: the protocol's TLS port. */
+      op->old_security = MAILMOVE_SECURITY_TLS;
+      op->old_port = mailmove_protocol_default_port (op->legacy_protocol, MAILMOVE_SECURITY_TLS);
+    }
   if (olds->present && olds->addresses->len > 0)
     {
       g_autofree char *address = g_inet_address_to_string (g_ptr_array_index (olds->addresses, 0));
@@ -1743,6 +2129,12 @@ duplicate_start (PairRun *run, GTask *task)
     mailmove_pin_discover_addresses_async (mailmove_migration_get_domain (run->migration),
                                            mailmove_plan_get_canonical_host (plan), run->self->cancellable,
                                            dup_discovered, op);
+}
+
+static void
+duplicate_start (PairRun *run, GTask *task)
+{
+  duplicate_start_full (run, task, NULL);
 }
 
 static void
@@ -2265,6 +2657,8 @@ mailmove_controller_finalize (GObject *object)
   g_ptr_array_unref (self->write_waiters);
   g_ptr_array_unref (self->next_write_waiters);
   g_rand_free (self->rand);
+  if (self->ask_destroy != NULL)
+    self->ask_destroy (self->ask_data);
   G_OBJECT_CLASS (mailmove_controller_parent_class)->finalize (object);
 }
 
@@ -2284,6 +2678,8 @@ mailmove_controller_class_init (MailmoveControllerClass *klass)
                                          NULL, G_TYPE_NONE, 2, MAILMOVE_TYPE_ACCOUNT_PAIR, G_TYPE_UINT);
   signals[SIGNAL_WARNING] = g_signal_new ("warning", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                           NULL, G_TYPE_NONE, 2, MAILMOVE_TYPE_ACCOUNT_PAIR, G_TYPE_STRING);
+  signals[SIGNAL_NOTICE] = g_signal_new ("notice", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                         NULL, G_TYPE_NONE, 2, MAILMOVE_TYPE_ACCOUNT_PAIR, G_TYPE_STRING);
 }
 
 static void
@@ -2523,6 +2919,184 @@ typedef struct {
   MailmovePromptAnswer answer;
 } AnswerOp;
 
+/* ---- webmail-only users ---- */
+
+void
+mailmove_controller_set_webmail_ask_func (MailmoveController *self, MailmoveWebmailAskFunc func, gpointer user_data,
+                                          GDestroyNotify destroy)
+{
+  g_return_if_fail (MAILMOVE_IS_CONTROLLER (self));
+  if (self->ask_destroy != NULL)
+    self->ask_destroy (self->ask_data);
+  self->ask_func = func;
+  self->ask_data = user_data;
+  self->ask_destroy = destroy;
+  /* Pairs that waited for a host to ask are asked at the next step. */
+  if (func != NULL)
+    schedule_kick (self);
+}
+
+static gboolean
+webmail_waiting (PairRun *run)
+{
+  return mailmove_account_pair_get_legacy_temporary (run->pair)
+         && mailmove_account_pair_get_legacy_account_id (run->pair) == NULL;
+}
+
+/* The question, once per plan: @again (the status window) asks even after a Cancel or while it is shown. */
+static void
+webmail_ask (PairRun *run, gboolean again)
+{
+  MailmoveController *self = run->self;
+  MailmovePlan *plan = plan_for_run (run);
+  g_autofree char *fingerprint = plan != NULL ? mailmove_controller_plan_fingerprint (plan) : NULL;
+  const char *declined = mailmove_account_pair_get_webmail_declined (run->pair);
+  g_autofree char *note = NULL;
+
+  if (fingerprint == NULL)
+    return;
+  if (!again && (run->asking || g_strcmp0 (declined, fingerprint) == 0 || self->ask_func == NULL))
+    {
+      if (run->asking)
+        note = g_strdup_printf (_("Waiting for the passwords of %s."), mailmove_account_pair_get_address (run->pair));
+      else
+        note = g_strdup_printf (_("%s has no account in this program yet: choose “Copy my old mail…” to bring "
+                                  "its mail here."), mailmove_account_pair_get_address (run->pair));
+      run_set_note (run, note);
+      emit_changed (run);
+      return;
+    }
+  run->asking = TRUE;
+  if (again)
+    mailmove_account_pair_set_webmail_declined (run->pair, NULL);
+  note = g_strdup_printf (_("Waiting for the passwords of %s."), mailmove_account_pair_get_address (run->pair));
+  run_set_note (run, note);
+  emit_changed (run);
+  if (self->ask_func != NULL)
+    self->ask_func (self, run->pair, TRUE, self->ask_data);
+}
+
+gboolean
+mailmove_controller_ask_webmail (MailmoveController *self, MailmoveAccountPair *pair, GError **error)
+{
+  PairRun *run;
+
+  g_return_val_if_fail (MAILMOVE_IS_CONTROLLER (self), FALSE);
+  run = pair != NULL ? g_hash_table_lookup (self->runs, pair) : NULL;
+  if (run == NULL)
+    {
+      g_set_error (error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_NO_PAIR,
+                   _("This account is not being moved by this mail client."));
+      return FALSE;
+    }
+  if (!webmail_waiting (run) || mailmove_account_pair_get_phase (pair) != MAILMOVE_PHASE_PREPARED)
+    {
+      g_set_error (error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_WRONG_PHASE,
+                   _("%s is not waiting for passwords."), mailmove_account_pair_get_address (pair));
+      return FALSE;
+    }
+  webmail_ask (run, TRUE);
+  self->dirty = TRUE;
+  return TRUE;
+}
+
+typedef struct {
+  GTask *task;
+  WebmailOp *webmail;
+} WebmailJob;
+
+static void
+webmail_job (PairRun *run, gpointer data)
+{
+  WebmailJob *job = data;
+  GTask *task = job->task;
+  WebmailOp *w = job->webmail;
+
+  g_free (job);
+  if (g_task_return_error_if_cancelled (task))
+    {
+      webmail_op_free (w);
+      pair_release (run);
+      g_object_unref (task);
+      return;
+    }
+  if (!webmail_waiting (run) || mailmove_account_pair_get_phase (run->pair) != MAILMOVE_PHASE_PREPARED)
+    {
+      webmail_op_free (w);
+      pair_release (run);
+      g_task_return_new_error (task, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_WRONG_PHASE,
+                               _("%s is not waiting for passwords."), mailmove_account_pair_get_address (run->pair));
+      g_object_unref (task);
+      return;
+    }
+  /* The old server's pin is chosen as for a legacy account; the accounts are created at its end. */
+  duplicate_start_full (run, task, w);
+}
+
+void
+mailmove_controller_answer_webmail_async (MailmoveController *self, MailmoveAccountPair *pair,
+                                          const MailmoveWebmailAnswer *answer, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data)
+{
+  GTask *task;
+  PairRun *run;
+  GError *error = NULL;
+  WebmailJob *job;
+  WebmailOp *w;
+
+  g_return_if_fail (MAILMOVE_IS_CONTROLLER (self));
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, mailmove_controller_answer_webmail_async);
+  run = run_or_error (self, pair, task);
+  if (run == NULL)
+    {
+      g_object_unref (task);
+      return;
+    }
+  /* The answer first: the dialog says what to correct before anything else. */
+  if ((answer != NULL && !mailmove_controller_check_webmail_answer (answer, TRUE, &error)) || !webmail_waiting (run))
+    {
+      if (error == NULL)
+        error = g_error_new (MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_WRONG_PHASE,
+                             _("%s is not waiting for passwords."), mailmove_account_pair_get_address (pair));
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
+  if (answer == NULL)
+    {
+      MailmovePlan *plan = plan_for_run (run);
+      g_autofree char *fingerprint = plan != NULL ? mailmove_controller_plan_fingerprint (plan) : NULL;
+      g_autofree char *note = g_strdup_printf (_("%s has no account in this program yet: choose “Copy my old "
+                                                 "mail…” to bring its mail here."),
+                                               mailmove_account_pair_get_address (pair));
+
+      /* Cancel: not asked again for this plan (the status window still can). */
+      run->asking = FALSE;
+      mailmove_account_pair_set_webmail_declined (pair, fingerprint);
+      run_set_note (run, note);
+      emit_changed (run);
+      self->dirty = TRUE;
+      persist (self, task);
+      return;
+    }
+  w = g_new0 (WebmailOp, 1);
+  w->display_name = g_strstrip (g_strdup (answer->display_name));
+  w->old_password = g_strdup (answer->old_password);
+  w->new_password = g_strdup (answer->new_password != NULL ? answer->new_password : answer->old_password);
+  job = g_new0 (WebmailJob, 1);
+  job->task = task;
+  job->webmail = w;
+  pair_job (run, webmail_job, job);
+}
+
+gboolean
+mailmove_controller_answer_webmail_finish (MailmoveController *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 static void
 answer_end (PairRun *run, GTask *task, GError *error)
 {
@@ -2670,6 +3244,54 @@ answer_job (PairRun *run, gpointer data)
   merge_start (run, TRUE, g_task_get_cancellable (task), remove_final_pass_done, task);
 }
 
+/* A webmail-only user's pair at ready: the same as "Remove now" (final pass, verification, removal of the
+ * legacy — here the temporary — account, the new account to the canonical name), without asking. */
+static void
+retire_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  MailmoveController *self = MAILMOVE_CONTROLLER (source);
+  PairRun *run = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *message = NULL;
+  const char *address = mailmove_account_pair_get_address (run->pair);
+
+  run->retiring = FALSE;
+  if (g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      message = g_strdup_printf (_("All the old mail of %s is now in its new account. The temporary account for "
+                                   "the old server was removed; nothing was deleted on either server."), address);
+      g_message ("%s: temporary account removed", address);
+      g_signal_emit (self, signals[SIGNAL_NOTICE], 0, run->pair, message);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* Kept, with the reason (the verdict names the messages); the next step tries again. */
+  message = g_strdup_printf (_("The temporary account for the old server of %s is kept: %s"), address,
+                             run->status.last_verdict != NULL && !run->status.verified ? run->status.last_verdict
+                                                                                       : error->message);
+  run_set_error (run, message);
+  set_text (&run->warning, &run->status.warning, message);
+  emit_changed (run);
+  g_signal_emit (self, signals[SIGNAL_WARNING], 0, run->pair, message);
+}
+
+static void
+retire_temporary (PairRun *run)
+{
+  AnswerOp *op;
+
+  if (run->retiring)
+    return;
+  run->retiring = TRUE;
+  op = g_new0 (AnswerOp, 1);
+  op->task = g_task_new (run->self, NULL, retire_done, run);
+  g_task_set_source_tag (op->task, retire_temporary);
+  op->answer = MAILMOVE_PROMPT_REMOVE_NOW;
+  /* Queued behind the step that holds the pair now. */
+  pair_job (run, answer_job, op);
+}
+
 void
 mailmove_controller_answer_prompt_async (MailmoveController *self, MailmoveAccountPair *pair,
                                          MailmovePromptAnswer answer, GCancellable *cancellable,
@@ -2762,6 +3384,13 @@ cancel_removed (GObject *source, GAsyncResult *result, gpointer user_data)
       return;
     }
   g_clear_error (&error);
+  if (mailmove_account_pair_get_legacy_temporary (run->pair))
+    {
+      /* The temporary account went; the webmail user's new account stays, nothing to restore. */
+      transition (run, MAILMOVE_PHASE_CANCELLED, NULL);
+      answer_end (run, task, NULL);
+      return;
+    }
   mailmove_account_pair_set_new_account_id (run->pair, NULL);
   cancel_restore (task);
 }
@@ -2787,6 +3416,20 @@ cancel_job (PairRun *run, gpointer data)
     }
   watch_stop (run);
   g_task_set_task_data (task, run, NULL);
+  if (mailmove_account_pair_get_legacy_temporary (run->pair))
+    {
+      const char *temporary = mailmove_account_pair_get_legacy_account_id (run->pair);
+
+      /* A webmail-only user keeps the new account (it is theirs); only the temporary one goes. */
+      if (temporary == NULL)
+        {
+          transition (run, MAILMOVE_PHASE_CANCELLED, NULL);
+          answer_end (run, task, NULL);
+          return;
+        }
+      mailmove_client_adapter_remove_account_async (run->self->adapter, temporary, NULL, cancel_removed, task);
+      return;
+    }
   if (new_id == NULL)
     {
       cancel_restore (task);

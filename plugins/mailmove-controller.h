@@ -24,6 +24,7 @@ typedef enum {
   MAILMOVE_CONTROLLER_ERROR_NOT_VERIFIED,/* the final pass did not verify every message: nothing removed */
   MAILMOVE_CONTROLLER_ERROR_LOCKED,      /* IT does not allow this (settings locked) */
   MAILMOVE_CONTROLLER_ERROR_FAILED,
+  MAILMOVE_CONTROLLER_ERROR_INVALID,     /* the user's answer cannot be used (an empty password): ask again */
 } MailmoveControllerError;
 
 /* How the controller is set up.  Every pointer is copied (or referenced) by mailmove_controller_new(). */
@@ -67,6 +68,9 @@ typedef struct {
   const char *note;              /* (nullable) translated: what the pair waits for ("Waiting for you to
                                   * confirm…", "Waiting for the account editor to close") */
   gboolean engine;               /* the transfer engine merges this pair (FALSE for POP3 → POP3) */
+  gboolean webmail;              /* a webmail-only user (#12): the old server is reached through a temporary
+                                  * account mailmove created, removed without a prompt at the end */
+  gboolean webmail_waiting;      /* … whose accounts wait for the user's passwords (ask_webmail) */
 } MailmovePairStatus;
 
 #define MAILMOVE_TYPE_CONTROLLER (mailmove_controller_get_type ())
@@ -130,11 +134,46 @@ MailmoveProbeResult *mailmove_controller_test_server_finish (MailmoveController 
                                                             GError **error);
 gboolean mailmove_controller_add_user_plan (MailmoveController *self, MailmovePlan *plan, GError **error);
 
+/* Webmail-only users (issue #12, docs/controller.md).  A plan (duplicate: automatic) that lists an address the
+ * client has no account for gets a pair whose accounts the controller creates itself: once the pre-flight has
+ * passed it calls the ask function ONCE (per plan) so the host shows a non-modal dialog
+ * (MailmoveWebmailDialog); the dialog answers with answer_webmail.  Then the new account (permanent) and a
+ * temporary account that reaches the old server (pinned, TLS verified) are created, the passwords going
+ * straight to the client's store; the engine copies the whole history and every arrival; at ready the final
+ * pass verifies and the temporary account is removed without a prompt ("notice").  @need_name: the identity
+ * has no name yet (plans carry none), ask for it. */
+typedef void (*MailmoveWebmailAskFunc) (MailmoveController *self, MailmoveAccountPair *pair, gboolean need_name,
+                                        gpointer user_data);
+void mailmove_controller_set_webmail_ask_func (MailmoveController *self, MailmoveWebmailAskFunc func,
+                                               gpointer user_data, GDestroyNotify destroy);
+/* Asks again (the status window's button), even after the user cancelled.  _WRONG_PHASE unless the pair waits
+ * for its passwords. */
+gboolean mailmove_controller_ask_webmail (MailmoveController *self, MailmoveAccountPair *pair, GError **error);
+
+typedef struct {
+  const char *display_name;      /* (nullable when need_name was FALSE) the identity's name */
+  const char *old_password;      /* the old server's */
+  const char *new_password;      /* (nullable) the new server's; NULL: the same as the old one */
+} MailmoveWebmailAnswer;
+
+/* The user's answer: @answer NULL is Cancel (not asked again until the plan changes or ask_webmail).
+ * Otherwise completes once both accounts exist; _INVALID (nothing done; the dialog stays open) for an empty
+ * password or name; _FAILED when the client refused an account (if the temporary one failed after the new
+ * one was made, the new one is kept and a retry creates only the missing one).  The passwords are copied for
+ * the time the accounts take to create and wiped; never written by mailmove. */
+void mailmove_controller_answer_webmail_async (MailmoveController *self, MailmoveAccountPair *pair,
+                                               const MailmoveWebmailAnswer *answer, GCancellable *cancellable,
+                                               GAsyncReadyCallback callback, gpointer user_data);
+gboolean mailmove_controller_answer_webmail_finish (MailmoveController *self, GAsyncResult *result,
+                                                    GError **error);
+
 /* Signals:
  *   "pair-changed" (MailmoveAccountPair *pair): phase, evidence, progress or status changed;
  *   "prompt" (MailmoveAccountPair *pair): the pair is ready and the user should be asked (the host shows the
  *       shared removal prompt, or its own, e.g. an EAlert, with the same three choices);
  *   "merged" (MailmoveAccountPair *pair, guint copied): a pass ended (after the adapter refreshed the folders);
- *   "warning" (MailmoveAccountPair *pair, const char *message): a new standing warning. */
+ *   "warning" (MailmoveAccountPair *pair, const char *message): a new standing warning;
+ *   "notice" (MailmoveAccountPair *pair, const char *message): something done without asking (the temporary
+ *       account of a webmail-only user was removed): the host shows it without blocking. */
 
 G_END_DECLS

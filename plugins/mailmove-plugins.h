@@ -8,6 +8,7 @@
 #include "mailmove-client-adapter.h"
 #include "mailmove-controller.h"
 /* MAILMOVE_PLUGINS_HEADERS: each unit adds its header below. */
+#include "mailmove-webmail-dialog.h"
 #include "mailmove-pop3-dedup.h"
 #include "mailmove-settings-view.h"
 #include "mailmove-propagation-chart.h"

@@ -40,18 +40,6 @@ G_DEFINE_FINAL_TYPE (MailmoveRemovalPrompt, mailmove_removal_prompt, GTK_TYPE_WI
 enum { SIGNAL_ANSWERED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-/* A stable name for test automation (docs/views.md): GtkBuildable/CSS name and the AT-SPI accessible id. */
-static void
-name_widget (GtkWidget *widget, const char *name)
-{
-  AtkObject *accessible;
-
-  gtk_widget_set_name (widget, name);
-  accessible = gtk_widget_get_accessible (widget);
-  if (accessible != NULL)
-    atk_object_set_accessible_id (accessible, name);
-}
-
 static GtkWidget *
 value_label (void)
 {
@@ -79,7 +67,7 @@ add_row (GtkGrid *grid, int row, const char *title, const char *name)
   gtk_grid_attach (grid, key, 0, row, 1, 1);
   gtk_grid_attach (grid, value, 1, row, 1, 1);
   gtk_label_set_mnemonic_widget (GTK_LABEL (key), value);
-  name_widget (value, name);
+  mailmove_view_name_widget (value, name);
   return value;
 }
 
@@ -314,7 +302,7 @@ new_button (const char *mnemonic, const char *name)
 {
   GtkWidget *button = gtk_button_new_with_mnemonic (mnemonic);
 
-  name_widget (button, name);
+  mailmove_view_name_widget (button, name);
   return button;
 }
 
@@ -330,13 +318,13 @@ mailmove_removal_prompt_init (MailmoveRemovalPrompt *self)
   gtk_window_set_modal (GTK_WINDOW (self), FALSE);
   gtk_window_set_default_size (GTK_WINDOW (self), 520, -1);
   gtk_window_set_type_hint (GTK_WINDOW (self), GDK_WINDOW_TYPE_HINT_DIALOG);
-  name_widget (GTK_WIDGET (self), "mailmove-removal-prompt");
+  mailmove_view_name_widget (GTK_WIDGET (self), "mailmove-removal-prompt");
   gtk_container_set_border_width (GTK_CONTAINER (box), 18);
   gtk_container_add (GTK_CONTAINER (self), box);
 
   self->heading = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (self->heading), 0.0);
-  name_widget (self->heading, "mailmove-prompt-address");
+  mailmove_view_name_widget (self->heading, "mailmove-prompt-address");
   gtk_box_pack_start (GTK_BOX (box), self->heading, FALSE, FALSE, 0);
 
   self->intro = gtk_label_new (_("Your mail now arrives only on the new server, and everything on the old "
@@ -357,7 +345,7 @@ mailmove_removal_prompt_init (MailmoveRemovalPrompt *self)
   gtk_box_pack_start (GTK_BOX (box), grid, FALSE, FALSE, 0);
 
   self->verdict = value_label ();
-  name_widget (self->verdict, "mailmove-prompt-verdict");
+  mailmove_view_name_widget (self->verdict, "mailmove-prompt-verdict");
   gtk_box_pack_start (GTK_BOX (box), self->verdict, FALSE, FALSE, 0);
 
   note = gtk_label_new (_("“Remove now” copies what is left one last time, checks it, and only then removes the "
@@ -373,8 +361,8 @@ mailmove_removal_prompt_init (MailmoveRemovalPrompt *self)
   self->progress = gtk_progress_bar_new ();
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (self->progress), TRUE);
   gtk_widget_set_hexpand (self->progress, TRUE);
-  name_widget (self->spinner, "mailmove-prompt-spinner");
-  name_widget (self->progress, "mailmove-prompt-progress");
+  mailmove_view_name_widget (self->spinner, "mailmove-prompt-spinner");
+  mailmove_view_name_widget (self->progress, "mailmove-prompt-progress");
   gtk_box_pack_start (GTK_BOX (self->busy_box), self->spinner, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (self->busy_box), self->progress, TRUE, TRUE, 0);
   gtk_widget_set_no_show_all (self->busy_box, TRUE);
@@ -383,13 +371,13 @@ mailmove_removal_prompt_init (MailmoveRemovalPrompt *self)
   gtk_box_pack_start (GTK_BOX (box), self->busy_box, FALSE, FALSE, 0);
 
   self->error = value_label ();
-  name_widget (self->error, "mailmove-prompt-error");
+  mailmove_view_name_widget (self->error, "mailmove-prompt-error");
   gtk_style_context_add_class (gtk_widget_get_style_context (self->error), "error");
   gtk_widget_set_no_show_all (self->error, TRUE);
   gtk_box_pack_start (GTK_BOX (box), self->error, FALSE, FALSE, 0);
 
   self->done = value_label ();
-  name_widget (self->done, "mailmove-prompt-done");
+  mailmove_view_name_widget (self->done, "mailmove-prompt-done");
   gtk_widget_set_no_show_all (self->done, TRUE);
   gtk_box_pack_start (GTK_BOX (box), self->done, FALSE, FALSE, 0);
 

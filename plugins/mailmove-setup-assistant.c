@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mailmove-plugins.h"
+#include "mailmove-view-format.h"
 #include "mailmove-setup-assistant.h"
 
 enum { PAGE_ACCOUNT, PAGE_SERVER, PAGE_CONFIRM, PAGE_DONE };
@@ -45,17 +46,6 @@ G_DEFINE_FINAL_TYPE (MailmoveSetupAssistant, mailmove_setup_assistant, GTK_TYPE_
 enum { SIGNAL_PLAN_ADDED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
-static void
-name_widget (GtkWidget *widget, const char *name)
-{
-  AtkObject *accessible;
-
-  gtk_widget_set_name (widget, name);
-  accessible = gtk_widget_get_accessible (widget);
-  if (accessible != NULL)
-    atk_object_set_accessible_id (accessible, name);
-}
-
 static GtkWidget *
 text_label (const char *text)
 {
@@ -77,7 +67,7 @@ field (GtkGrid *grid, int row, const char *mnemonic, GtkWidget *widget, const ch
   gtk_grid_attach (grid, label, 0, row, 1, 1);
   gtk_grid_attach (grid, widget, 1, row, 1, 1);
   gtk_widget_set_hexpand (widget, TRUE);
-  name_widget (widget, name);
+  mailmove_view_name_widget (widget, name);
   return widget;
 }
 
@@ -529,7 +519,7 @@ build_pages (MailmoveSetupAssistant *self)
   /* 1. account and domain */
   box = page_box ();
   self->locked_label = text_label (NULL);
-  name_widget (self->locked_label, "mailmove-setup-locked");
+  mailmove_view_name_widget (self->locked_label, "mailmove-setup-locked");
   gtk_style_context_add_class (gtk_widget_get_style_context (self->locked_label), "error");
   gtk_widget_set_no_show_all (self->locked_label, TRUE);
   gtk_box_pack_start (GTK_BOX (box), self->locked_label, FALSE, FALSE, 0);
@@ -544,7 +534,7 @@ build_pages (MailmoveSetupAssistant *self)
   self->domain = field (GTK_GRID (grid), 1, _("_Domain that moves"), gtk_entry_new (), "mailmove-setup-domain");
   gtk_box_pack_start (GTK_BOX (box), grid, FALSE, FALSE, 0);
   self->domain_hint = text_label (NULL);
-  name_widget (self->domain_hint, "mailmove-setup-domain-hint");
+  mailmove_view_name_widget (self->domain_hint, "mailmove-setup-domain-hint");
   gtk_style_context_add_class (gtk_widget_get_style_context (self->domain_hint), "dim-label");
   gtk_box_pack_start (GTK_BOX (box), self->domain_hint, FALSE, FALSE, 0);
   self->pages[PAGE_ACCOUNT] = box;
@@ -582,7 +572,7 @@ build_pages (MailmoveSetupAssistant *self)
   gtk_box_pack_start (GTK_BOX (box), grid, FALSE, FALSE, 0);
   test_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->test_button = gtk_button_new_with_mnemonic (_("_Test connection"));
-  name_widget (self->test_button, "mailmove-setup-test");
+  mailmove_view_name_widget (self->test_button, "mailmove-setup-test");
   gtk_widget_set_sensitive (self->test_button, FALSE);
   self->test_spinner = gtk_spinner_new ();
   gtk_widget_set_no_show_all (self->test_spinner, TRUE);
@@ -591,7 +581,7 @@ build_pages (MailmoveSetupAssistant *self)
   gtk_box_pack_start (GTK_BOX (box), test_box, FALSE, FALSE, 0);
   self->test_result = text_label (NULL);
   gtk_label_set_selectable (GTK_LABEL (self->test_result), TRUE);
-  name_widget (self->test_result, "mailmove-setup-test-result");
+  mailmove_view_name_widget (self->test_result, "mailmove-setup-test-result");
   gtk_box_pack_start (GTK_BOX (box), self->test_result, FALSE, FALSE, 0);
   self->pages[PAGE_SERVER] = box;
   gtk_widget_show_all (box);
@@ -602,7 +592,7 @@ build_pages (MailmoveSetupAssistant *self)
   box = page_box ();
   self->summary = text_label (NULL);
   gtk_label_set_selectable (GTK_LABEL (self->summary), TRUE);
-  name_widget (self->summary, "mailmove-setup-summary");
+  mailmove_view_name_widget (self->summary, "mailmove-setup-summary");
   gtk_box_pack_start (GTK_BOX (box), self->summary, FALSE, FALSE, 0);
   self->pages[PAGE_CONFIRM] = box;
   gtk_widget_show_all (box);
@@ -613,7 +603,7 @@ build_pages (MailmoveSetupAssistant *self)
   /* 4. the result */
   box = page_box ();
   self->done = text_label (NULL);
-  name_widget (self->done, "mailmove-setup-done");
+  mailmove_view_name_widget (self->done, "mailmove-setup-done");
   gtk_box_pack_start (GTK_BOX (box), self->done, FALSE, FALSE, 0);
   self->pages[PAGE_DONE] = box;
   gtk_widget_show_all (box);
@@ -665,7 +655,7 @@ mailmove_setup_assistant_init (MailmoveSetupAssistant *self)
   gtk_window_set_role (GTK_WINDOW (self), "mailmove-setup-assistant");
   gtk_window_set_modal (GTK_WINDOW (self), FALSE);
   gtk_window_set_default_size (GTK_WINDOW (self), 640, 480);
-  name_widget (GTK_WIDGET (self), "mailmove-setup-assistant");
+  mailmove_view_name_widget (GTK_WIDGET (self), "mailmove-setup-assistant");
   build_pages (self);
 }
 

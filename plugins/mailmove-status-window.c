@@ -50,23 +50,13 @@ struct _MailmoveStatusWindow {
   GtkWidget *check_spinner;
   GtkWidget *check_button;
   GtkWidget *duplicate_button;
+  GtkWidget *webmail_button;     /* a webmail-only user's question, asked again (#12) */
   GtkWidget *remove_button;
   GtkWidget *cancel_button;
   GtkWidget *action_error;
 };
 
 G_DEFINE_FINAL_TYPE (MailmoveStatusWindow, mailmove_status_window, GTK_TYPE_WINDOW)
-
-static void
-name_widget (GtkWidget *widget, const char *name)
-{
-  AtkObject *accessible;
-
-  gtk_widget_set_name (widget, name);
-  accessible = gtk_widget_get_accessible (widget);
-  if (accessible != NULL)
-    atk_object_set_accessible_id (accessible, name);
-}
 
 static GtkWidget *
 wrap_label (const char *name)
@@ -78,7 +68,7 @@ wrap_label (const char *name)
   gtk_label_set_selectable (GTK_LABEL (label), TRUE);
   gtk_widget_set_hexpand (label, TRUE);
   if (name != NULL)
-    name_widget (label, name);
+    mailmove_view_name_widget (label, name);
   return label;
 }
 
@@ -401,6 +391,13 @@ refresh_buttons (MailmoveStatusWindow *self)
   gtk_widget_set_sensitive (self->check_button, !self->checking);
   gtk_widget_set_visible (self->duplicate_button, ask && phase == MAILMOVE_PHASE_PREPARED);
   gtk_widget_set_sensitive (self->duplicate_button, !self->acting);
+  {
+    const MailmovePairStatus *st = self->selected != NULL
+                                   ? mailmove_controller_get_pair_status (self->controller, self->selected) : NULL;
+
+    gtk_widget_set_visible (self->webmail_button,
+                            st != NULL && st->webmail_waiting && phase == MAILMOVE_PHASE_PREPARED);
+  }
   gtk_widget_set_sensitive (self->remove_button, !self->acting && phase == MAILMOVE_PHASE_READY);
   gtk_widget_set_sensitive (self->cancel_button, !self->acting && self->selected != NULL && !finished);
 }
@@ -438,11 +435,18 @@ refresh_detail (MailmoveStatusWindow *self)
       const char *old_name = endpoint_name (mailmove_migration_get_old_server (migration));
       const char *new_name = endpoint_name (mailmove_migration_get_new_server (migration));
 
-      /* TRANSLATORS: "<old server> → <new server> (<IMAP or POP3>)". */
-      servers = g_strdup_printf (_("%s → %s (%s)"), old_name != NULL ? old_name : _("the old server"),
-                                 new_name != NULL ? new_name : _("the new server"),
-                                 mailmove_account_pair_get_legacy_protocol (pair) == MAILMOVE_PROTOCOL_POP3
-                                   ? "POP3" : "IMAP");
+      const char *protocol = mailmove_account_pair_get_legacy_protocol (pair) == MAILMOVE_PROTOCOL_POP3 ? "POP3"
+                                                                                                      : "IMAP";
+
+      if (status != NULL && status->webmail)
+        /* TRANSLATORS: "<old server> → <new server> (<IMAP or POP3>, …)": the user had no account in this
+         * program, only webmail; the old server is read through a temporary account. */
+        servers = g_strdup_printf (_("%s → %s (%s, webmail only)"), old_name != NULL ? old_name : _("the old server"),
+                                   new_name != NULL ? new_name : _("the new server"), protocol);
+      else
+        /* TRANSLATORS: "<old server> → <new server> (<IMAP or POP3>)". */
+        servers = g_strdup_printf (_("%s → %s (%s)"), old_name != NULL ? old_name : _("the old server"),
+                                   new_name != NULL ? new_name : _("the new server"), protocol);
     }
   gtk_label_set_text (GTK_LABEL (self->servers), servers != NULL ? servers : "");
   gtk_label_set_text (GTK_LABEL (self->phase), mailmove_phase_describe (mailmove_account_pair_get_phase (pair)));
@@ -582,6 +586,21 @@ duplicate_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+webmail_clicked_cb (GtkButton *button, MailmoveStatusWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->selected == NULL)
+    return;
+  /* The controller calls the host's ask function: the host shows (or raises) the dialog. */
+  if (!mailmove_controller_ask_webmail (self->controller, self->selected, &error))
+    {
+      gtk_label_set_text (GTK_LABEL (self->action_error), error->message);
+      gtk_widget_show (self->action_error);
+    }
+}
+
+static void
 duplicate_clicked_cb (GtkButton *button, MailmoveStatusWindow *self)
 {
   if (self->selected == NULL || self->acting)
@@ -659,12 +678,12 @@ cancel_clicked_cb (GtkButton *button, MailmoveStatusWindow *self)
   /* Resizable with a set width: a fixed-size message dialog can cut the last line of wrapped CJK text. */
   gtk_window_set_resizable (GTK_WINDOW (dialog), TRUE);
   gtk_window_set_default_size (GTK_WINDOW (dialog), 520, -1);
-  name_widget (dialog, "mailmove-status-cancel-confirm");
+  mailmove_view_name_widget (dialog, "mailmove-status-cancel-confirm");
   gtk_window_set_role (GTK_WINDOW (dialog), "mailmove-status-cancel-confirm");
-  name_widget (gtk_dialog_add_button (GTK_DIALOG (dialog), _("_Keep moving"), GTK_RESPONSE_CANCEL),
+  mailmove_view_name_widget (gtk_dialog_add_button (GTK_DIALOG (dialog), _("_Keep moving"), GTK_RESPONSE_CANCEL),
                "mailmove-status-cancel-no");
   accept = gtk_dialog_add_button (GTK_DIALOG (dialog), _("C_ancel the move"), GTK_RESPONSE_ACCEPT);
-  name_widget (accept, "mailmove-status-cancel-yes");
+  mailmove_view_name_widget (accept, "mailmove-status-cancel-yes");
   gtk_style_context_add_class (gtk_widget_get_style_context (accept), "destructive-action");
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
   g_object_set_data_full (G_OBJECT (dialog), "mailmove-pair", g_object_ref (self->selected), g_object_unref);
@@ -692,7 +711,7 @@ build_detail (MailmoveStatusWindow *self)
   GtkWidget *grid, *evidence, *merge, *verdict_box, *buttons;
 
   gtk_container_set_border_width (GTK_CONTAINER (box), 12);
-  name_widget (box, "mailmove-status-detail");
+  mailmove_view_name_widget (box, "mailmove-status-detail");
 
   self->address = wrap_label ("mailmove-status-address");
   gtk_box_pack_start (GTK_BOX (box), self->address, FALSE, FALSE, 0);
@@ -716,7 +735,7 @@ build_detail (MailmoveStatusWindow *self)
   self->terms = gtk_grid_new ();
   gtk_grid_set_row_spacing (GTK_GRID (self->terms), 2);
   gtk_grid_set_column_spacing (GTK_GRID (self->terms), 12);
-  name_widget (self->terms, "mailmove-status-terms");
+  mailmove_view_name_widget (self->terms, "mailmove-status-terms");
   gtk_grid_attach (GTK_GRID (evidence), self->terms, 0, 3, 2, 1);
   section (GTK_BOX (box), _("Evidence"), evidence);
 
@@ -726,7 +745,7 @@ build_detail (MailmoveStatusWindow *self)
   merge = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
   self->progress = gtk_progress_bar_new ();
   gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (self->progress), TRUE);
-  name_widget (self->progress, "mailmove-status-progress");
+  mailmove_view_name_widget (self->progress, "mailmove-status-progress");
   self->counts = wrap_label ("mailmove-status-counts");
   verdict_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->verdict_icon = gtk_image_new ();
@@ -754,24 +773,29 @@ build_detail (MailmoveStatusWindow *self)
 
   buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
   self->check_button = gtk_button_new_with_mnemonic (_("C_heck now"));
-  name_widget (self->check_button, "mailmove-status-check");
+  mailmove_view_name_widget (self->check_button, "mailmove-status-check");
   self->check_spinner = gtk_spinner_new ();
   gtk_widget_set_no_show_all (self->check_spinner, TRUE);
   self->duplicate_button = gtk_button_new_with_mnemonic (_("Create the _new account"));
-  name_widget (self->duplicate_button, "mailmove-status-duplicate");
+  mailmove_view_name_widget (self->duplicate_button, "mailmove-status-duplicate");
   gtk_widget_set_no_show_all (self->duplicate_button, TRUE);
+  self->webmail_button = gtk_button_new_with_mnemonic (_("C_opy my old mail…"));
+  mailmove_view_name_widget (self->webmail_button, "mailmove-status-webmail");
+  gtk_widget_set_no_show_all (self->webmail_button, TRUE);
   self->remove_button = gtk_button_new_with_mnemonic (_("_Remove old account…"));
-  name_widget (self->remove_button, "mailmove-status-remove");
+  mailmove_view_name_widget (self->remove_button, "mailmove-status-remove");
   self->cancel_button = gtk_button_new_with_mnemonic (_("C_ancel the move…"));
-  name_widget (self->cancel_button, "mailmove-status-cancel");
+  mailmove_view_name_widget (self->cancel_button, "mailmove-status-cancel");
   gtk_box_pack_start (GTK_BOX (buttons), self->check_button, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (buttons), self->check_spinner, FALSE, FALSE, 0);
   gtk_box_pack_start (GTK_BOX (buttons), self->duplicate_button, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (buttons), self->webmail_button, FALSE, FALSE, 0);
   gtk_box_pack_end (GTK_BOX (buttons), self->cancel_button, FALSE, FALSE, 0);
   gtk_box_pack_end (GTK_BOX (buttons), self->remove_button, FALSE, FALSE, 0);
   gtk_box_pack_end (GTK_BOX (box), buttons, FALSE, FALSE, 0);
   g_signal_connect (self->check_button, "clicked", G_CALLBACK (check_clicked_cb), self);
   g_signal_connect (self->duplicate_button, "clicked", G_CALLBACK (duplicate_clicked_cb), self);
+  g_signal_connect (self->webmail_button, "clicked", G_CALLBACK (webmail_clicked_cb), self);
   g_signal_connect (self->remove_button, "clicked", G_CALLBACK (remove_clicked_cb), self);
   g_signal_connect (self->cancel_button, "clicked", G_CALLBACK (cancel_clicked_cb), self);
   return box;
@@ -788,8 +812,8 @@ build_empty (MailmoveStatusWindow *self)
 
   gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
   gtk_label_set_max_width_chars (GTK_LABEL (label), 60);
-  name_widget (label, "mailmove-status-empty");
-  name_widget (setup, "mailmove-status-setup");
+  mailmove_view_name_widget (label, "mailmove-status-empty");
+  mailmove_view_name_widget (setup, "mailmove-status-setup");
   gtk_widget_set_halign (setup, GTK_ALIGN_CENTER);
   gtk_widget_set_valign (box, GTK_ALIGN_CENTER);
   gtk_box_pack_start (GTK_BOX (box), label, FALSE, FALSE, 0);
@@ -832,11 +856,11 @@ mailmove_status_window_init (MailmoveStatusWindow *self)
   gtk_window_set_title (GTK_WINDOW (self), _("Mail server move"));
   gtk_window_set_role (GTK_WINDOW (self), "mailmove-status-window");
   gtk_window_set_default_size (GTK_WINDOW (self), 960, 720);
-  name_widget (GTK_WIDGET (self), "mailmove-status-window");
-  name_widget (notebook, "mailmove-status-notebook");
+  mailmove_view_name_widget (GTK_WIDGET (self), "mailmove-status-window");
+  mailmove_view_name_widget (notebook, "mailmove-status-notebook");
 
   self->list = gtk_list_box_new ();
-  name_widget (self->list, "mailmove-status-accounts");
+  mailmove_view_name_widget (self->list, "mailmove-status-accounts");
   gtk_list_box_set_selection_mode (GTK_LIST_BOX (self->list), GTK_SELECTION_BROWSE);
   g_signal_connect (self->list, "row-selected", G_CALLBACK (row_selected_cb), self);
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (list_scroll), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
@@ -855,7 +879,7 @@ mailmove_status_window_init (MailmoveStatusWindow *self)
   {
     GtkWidget *settings = mailmove_settings_view_new ();
 
-    name_widget (settings, "mailmove-status-settings");
+    mailmove_view_name_widget (settings, "mailmove-status-settings");
     gtk_notebook_append_page (GTK_NOTEBOOK (notebook), settings, gtk_label_new (_("Settings")));
   }
 #endif

@@ -64,3 +64,15 @@ mailmove_view_compute_schedule (MailmoveController *controller, MailmoveAccountP
   return mailmove_account_pair_compute_schedule (pair, migration != NULL ? mailmove_migration_get_policy (migration)
                                                                          : &defaults);
 }
+
+void
+mailmove_view_name_widget (GtkWidget *widget, const char *name)
+{
+  AtkObject *accessible;
+
+  g_return_if_fail (GTK_IS_WIDGET (widget));
+  gtk_widget_set_name (widget, name);
+  accessible = gtk_widget_get_accessible (widget);
+  if (accessible != NULL)
+    atk_object_set_accessible_id (accessible, name);
+}

@@ -7,6 +7,7 @@
 #endif
 
 #include <mailmove.h>
+#include <gtk/gtk.h>
 #include "mailmove-controller.h"
 
 G_BEGIN_DECLS
@@ -24,5 +25,8 @@ MailmoveMigration *mailmove_view_find_migration (MailmoveController *controller,
 /* The schedule of @pair, computed from its evidence and its migration's policy (the defaults when the pair
  * has no migration): unlike the controller's, it stays valid after the next "pair-changed".  (transfer full) */
 MailmoveSchedule *mailmove_view_compute_schedule (MailmoveController *controller, MailmoveAccountPair *pair);
+
+/* A stable name for test automation (docs/views.md): the widget's (CSS) name and its AT-SPI accessible id. */
+void mailmove_view_name_widget (GtkWidget *widget, const char *name);
 
 G_END_DECLS

@@ -818,6 +818,51 @@ test_views_screens_setup_assistant (void **state)
   gtk_widget_destroy (assistant);
 }
 
+static void
+webmail_cancelled (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+/* The webmail-only user's question (#12): a bad answer is refused in the dialog, which stays open. */
+static void
+test_views_screens_webmail_dialog (void **state)
+{
+  Fixture *fx = *state;
+  MailmoveMigration *m = g_ptr_array_index (mailmove_controller_get_migrations (fx->ctl), 0);
+  MailmoveAccountPair *pair = mailmove_migration_find_pair (m, "hanako@example.jp", MAILMOVE_CLIENT_CLAWS);
+  GtkWidget *dialog = mailmove_webmail_dialog_new (fx->ctl, pair, TRUE, NULL);
+  g_autoptr(GdkPixbuf) shot = NULL;
+  GtkWidget *error_label;
+  gint64 deadline;
+  gboolean cancelled = FALSE;
+
+  show_and_wait (dialog);
+  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
+  assert_true (gtk_toggle_button_get_active (GTK_TOGGLE_BUTTON (find_named (dialog, "mailmove-webmail-same"))));
+  assert_false (gtk_widget_get_sensitive (find_named (dialog, "mailmove-webmail-new-password")));
+  assert_false (gtk_entry_get_visibility (GTK_ENTRY (find_named (dialog, "mailmove-webmail-old-password"))));
+  gtk_entry_set_text (GTK_ENTRY (find_named (dialog, "mailmove-webmail-name")), "Hanako Suzuki");
+  gtk_button_clicked (GTK_BUTTON (find_named (dialog, "mailmove-webmail-ok")));
+  error_label = find_named (dialog, "mailmove-webmail-error");
+  deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  while (g_get_monotonic_time () < deadline && !gtk_widget_get_visible (error_label))
+    g_main_context_iteration (NULL, TRUE);
+  assert_string_equal (gtk_label_get_text (GTK_LABEL (error_label)),
+                       _("Enter the password of your mail account on the old server."));
+  assert_true (gtk_widget_get_sensitive (find_named (dialog, "mailmove-webmail-ok")));
+  iterate_for (200);
+  shot = screenshot (dialog, "webmail-dialog");
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx->fake, "create_account"), 0);
+  gtk_widget_destroy (dialog);
+  assert_null (dialog);
+  /* Hanako's pair here has its accounts already: a Cancel is refused, nothing changes. */
+  mailmove_controller_answer_webmail_async (fx->ctl, pair, NULL, NULL, webmail_cancelled, &cancelled);
+  while (!cancelled)
+    g_main_context_iteration (NULL, TRUE);
+  assert_null (mailmove_account_pair_get_webmail_declined (pair));
+}
+
 /* A Japanese screenshot full of empty boxes proves nothing: a font must cover kana and kanji. */
 static gboolean
 have_font_for (const char *language)
@@ -854,6 +899,7 @@ main (int argc, char **argv)
     cmocka_unit_test_setup_teardown (test_views_screens_prompt_remove_now, setup, teardown),
     cmocka_unit_test_setup_teardown (test_views_screens_status_actions, setup, teardown),
     cmocka_unit_test_setup_teardown (test_views_screens_setup_assistant, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_views_screens_webmail_dialog, setup, teardown),
   };
   g_autofree char *group = NULL;
   int status;

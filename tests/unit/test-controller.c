@@ -59,6 +59,11 @@ typedef enum {
   TWEAK_REMIND_FUTURE,
   TWEAK_REMIND_PAST,
   TWEAK_NO_ENGINE_REQUESTED,
+  TWEAK_WEBMAIL_WAITING,   /* a webmail-only user whose accounts do not exist yet */
+  TWEAK_WEBMAIL_WAITING_BUSY,
+  TWEAK_WEBMAIL,           /* switched + safe-delete passed + verified, webmail-only (temporary legacy) */
+  TWEAK_WEBMAIL_KEEP,      /* … and "keep" (it does not apply: nobody was asked) */
+  TWEAK_WEBMAIL_ARRIVAL,   /* … and mail on the old server 10 s ago */
 } Tweak;
 
 static void
@@ -124,6 +129,26 @@ apply (MailmoveControllerFacts *f, Tweak tweak)
       f->merge_requested = TRUE;
       f->last_merge_at = MAILMOVE_TIME_UNSET;
       break;
+    case TWEAK_WEBMAIL_WAITING_BUSY:
+      f->can_modify_accounts = FALSE;
+      /* fall through */
+    case TWEAK_WEBMAIL_WAITING:
+      f->webmail = TRUE;
+      f->webmail_waiting = TRUE;
+      break;
+    case TWEAK_WEBMAIL_ARRIVAL:
+      f->last_legacy_arrival = T0 - 10 * G_TIME_SPAN_SECOND;
+      /* fall through */
+    case TWEAK_WEBMAIL_KEEP:
+      f->keep = tweak == TWEAK_WEBMAIL_KEEP;
+      /* fall through */
+    case TWEAK_WEBMAIL:
+      f->t_auth = T0 - G_TIME_SPAN_HOUR;
+      f->t_practical = T0 - G_TIME_SPAN_MINUTE;
+      f->safe_delete = T0 - G_TIME_SPAN_SECOND;
+      f->verified = TRUE;
+      f->webmail = TRUE;
+      break;
     case TWEAK_NONE:
     case TWEAK_SWITCHED:
     case TWEAK_DUE_VERIFIED:
@@ -175,6 +200,17 @@ test_controller_decide_table (void **state)
     { MAILMOVE_PHASE_READY, TWEAK_REMIND_PAST, MAILMOVE_CONTROLLER_ACTION_PROMPT, MAILMOVE_PHASE_READY },
     { MAILMOVE_PHASE_READY, TWEAK_SWITCHED_ARRIVAL, MAILMOVE_CONTROLLER_ACTION_ADVANCE, MAILMOVE_PHASE_SETTLING },
     { MAILMOVE_PHASE_READY, TWEAK_SWITCHED_OLD, MAILMOVE_CONTROLLER_ACTION_ADVANCE, MAILMOVE_PHASE_SETTLING },
+    /* Webmail-only users: the question instead of a duplicate (the adapter keeps the request while its editor
+     * is open); at ready the temporary account goes without a prompt, Keep or not. */
+    { MAILMOVE_PHASE_PREPARED, TWEAK_WEBMAIL_WAITING, MAILMOVE_CONTROLLER_ACTION_ASK_WEBMAIL,
+      MAILMOVE_PHASE_PREPARED },
+    { MAILMOVE_PHASE_PREPARED, TWEAK_WEBMAIL_WAITING_BUSY, MAILMOVE_CONTROLLER_ACTION_ASK_WEBMAIL,
+      MAILMOVE_PHASE_PREPARED },
+    { MAILMOVE_PHASE_PLANNED, TWEAK_WEBMAIL_WAITING, MAILMOVE_CONTROLLER_ACTION_PREFLIGHT, MAILMOVE_PHASE_PLANNED },
+    { MAILMOVE_PHASE_QUIET, TWEAK_WEBMAIL, MAILMOVE_CONTROLLER_ACTION_ADVANCE, MAILMOVE_PHASE_READY },
+    { MAILMOVE_PHASE_READY, TWEAK_WEBMAIL, MAILMOVE_CONTROLLER_ACTION_RETIRE_TEMPORARY, MAILMOVE_PHASE_READY },
+    { MAILMOVE_PHASE_READY, TWEAK_WEBMAIL_KEEP, MAILMOVE_CONTROLLER_ACTION_RETIRE_TEMPORARY, MAILMOVE_PHASE_READY },
+    { MAILMOVE_PHASE_READY, TWEAK_WEBMAIL_ARRIVAL, MAILMOVE_CONTROLLER_ACTION_ADVANCE, MAILMOVE_PHASE_SETTLING },
     { MAILMOVE_PHASE_RETIRED, TWEAK_SWITCHED, MAILMOVE_CONTROLLER_ACTION_NONE, MAILMOVE_PHASE_RETIRED },
     { MAILMOVE_PHASE_CANCELLED, TWEAK_NEVER_MERGED, MAILMOVE_CONTROLLER_ACTION_NONE, MAILMOVE_PHASE_CANCELLED },
   };
@@ -346,6 +382,9 @@ test_controller_state_keys (void **state)
     { "prompt_again_at", "12" },
     { "keep", "\"yes\"" },
     { "keep", "1" },
+    { "legacy_temporary", "\"yes\"" },
+    { "legacy_temporary", "0" },
+    { "webmail_declined", "7" },
   };
 
   assert_true (mailmove_migration_add_pair (m, pair, NULL));
@@ -358,12 +397,17 @@ test_controller_state_keys (void **state)
   assert_false (mailmove_account_pair_get_legacy_original (back, &host, NULL, NULL, NULL));
   assert_true (mailmove_account_pair_get_prompt_again_at (back) == MAILMOVE_TIME_UNSET);
   assert_false (mailmove_account_pair_get_keep (back));
+  assert_false (mailmove_account_pair_get_legacy_temporary (back));
+  assert_null (mailmove_account_pair_get_webmail_declined (back));
+  assert_null (strstr (json, "legacy_temporary"));
   g_clear_pointer (&out, g_ptr_array_unref);
   g_clear_pointer (&json, g_free);
 
   mailmove_account_pair_set_legacy_original (pair, "mail.example.jp", 143, MAILMOVE_SECURITY_STARTTLS, "taro");
   mailmove_account_pair_set_prompt_again_at (pair, T0);
   mailmove_account_pair_set_keep (pair, TRUE);
+  mailmove_account_pair_set_legacy_temporary (pair, TRUE);
+  mailmove_account_pair_set_webmail_declined (pair, "0123456789abcdef");
   json = mailmove_state_serialize (in, NULL);
   assert_null (strstr (json, PASSWORD));
   out = mailmove_state_deserialize (json, -1, &error);
@@ -376,6 +420,8 @@ test_controller_state_keys (void **state)
   assert_string_equal (user, "taro");
   assert_true (mailmove_account_pair_get_prompt_again_at (back) == T0);
   assert_true (mailmove_account_pair_get_keep (back));
+  assert_true (mailmove_account_pair_get_legacy_temporary (back));
+  assert_string_equal (mailmove_account_pair_get_webmail_declined (back), "0123456789abcdef");
   /* Forgetting the original. */
   mailmove_account_pair_set_legacy_original (back, NULL, 993, MAILMOVE_SECURITY_TLS, "x");
   assert_false (mailmove_account_pair_get_legacy_original (back, NULL, NULL, NULL, NULL));
@@ -420,7 +466,7 @@ typedef struct {
 } Fixture;
 
 #define PLAN_JSON \
-  "{ \"version\": 1, \"domain\": \"example.jp\", \"accounts\": [\"taro@example.jp\"],\n" \
+  "{ \"version\": 1, \"domain\": \"example.jp\", \"accounts\": [\"taro@example.jp\"%s],\n" \
   "  \"old_server\": { \"host\": \"sv1.old-host.jp\", \"tls_name\": \"mail.example.jp\",\n" \
   "                  \"pop3\": { \"port\": 995, \"security\": \"tls\" } },\n" \
   "  \"new_server\": { \"host\": \"127.0.0.1\",\n" \
@@ -430,12 +476,15 @@ typedef struct {
   "  \"policy\": { \"minimum_grace\": \"PT2M\", \"quiet_period\": \"PT30S\", \"retry_horizon\": \"PT1M\",\n" \
   "              \"margin\": \"PT10S\", \"duplicate\": \"%s\" } }\n"
 
+/* More addresses for the plan's "accounts" (the webmail tests list one the fake has no account for). */
+static const char *plan_extra_accounts = "";
+
 static void
 fixture_setup (Fixture *fx, const char *duplicate)
 {
   g_autofree char *plans_dir = NULL;
   g_autofree char *etc = NULL;
-  g_autofree char *json = g_strdup_printf (PLAN_JSON, duplicate);
+  g_autofree char *json = g_strdup_printf (PLAN_JSON, plan_extra_accounts, duplicate);
   g_autofree char *plan_path = NULL;
   const char *dirs[2] = { NULL, NULL };
   MailmoveClientAccount legacy = { 0 };
@@ -1079,6 +1128,484 @@ test_controller_user_plans_locked (void **state)
   fixture_teardown (&fx);
 }
 
+
+/* ---- webmail-only users (#12) ---- */
+
+#define HANAKO "hanako@example.jp"
+#define OLD_PW "0ld-Webmail-pw!"
+#define NEW_PW "n3w-Server-pw?"
+
+typedef struct {
+  Fixture *fx;
+  guint asked;
+  gboolean need_name;
+  guint notices;
+  guint warnings;
+} Webmail;
+
+static void
+ask_cb (MailmoveController *ctl, MailmoveAccountPair *pair, gboolean need_name, gpointer user_data)
+{
+  Webmail *w = user_data;
+
+  assert_string_equal (mailmove_account_pair_get_address (pair), HANAKO);
+  w->asked++;
+  w->need_name = need_name;
+}
+
+static void
+notice_cb (MailmoveController *ctl, MailmoveAccountPair *pair, const char *message, gpointer user_data)
+{
+  ((Webmail *) user_data)->notices++;
+}
+
+static void
+warning_cb (MailmoveController *ctl, MailmoveAccountPair *pair, const char *message, gpointer user_data)
+{
+  ((Webmail *) user_data)->warnings++;
+}
+
+static gboolean
+spin_done (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop for @ms, or until *@flag (nullable) is set. */
+static void
+spin (guint ms, const gboolean *flag)
+{
+  gboolean elapsed = FALSE;
+  guint id = g_timeout_add (ms, spin_done, &elapsed);
+
+  while (!elapsed && (flag == NULL || !*flag))
+    g_main_context_iteration (NULL, TRUE);
+  if (!elapsed)
+    g_source_remove (id);
+}
+
+static MailmoveAccountPair *
+pair_of (Fixture *fx, const char *address)
+{
+  GPtrArray *migrations = mailmove_controller_get_migrations (fx->ctl);
+
+  for (guint i = 0; i < migrations->len; i++)
+    {
+      MailmoveAccountPair *pair = mailmove_migration_find_pair (g_ptr_array_index (migrations, i), address,
+                                                                MAILMOVE_CLIENT_CLAWS);
+
+      if (pair != NULL)
+        return pair;
+    }
+  return NULL;
+}
+
+static void
+webmail_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Fixture *fx = user_data;
+
+  mailmove_controller_answer_webmail_finish (MAILMOVE_CONTROLLER (source), result, &fx->error);
+  fx->done = TRUE;
+}
+
+static void
+webmail_answer (Fixture *fx, const char *name, const char *old_pw, const char *new_pw, gboolean cancel)
+{
+  MailmoveWebmailAnswer a = { name, old_pw, new_pw };
+
+  fx->done = FALSE;
+  g_clear_error (&fx->error);
+  mailmove_controller_answer_webmail_async (fx->ctl, pair_of (fx, HANAKO), cancel ? NULL : &a, NULL, webmail_done_cb,
+                                            fx);
+  mailmove_test_run_until (&fx->done, 20000);
+}
+
+/* Hanako's pair in @phase (legacy_temporary, no accounts below duplicated; with @temporary_id / @new_id). */
+static gboolean
+seed_webmail_update (GPtrArray *migrations, gpointer user_data, GError **error)
+{
+  Fixture *fx = user_data;
+  MailmovePlan *plan = mailmove_plan_store_lookup (fx->plans, "example.jp");
+  g_autoptr (MailmoveMigration) m = mailmove_migration_new_from_plan (plan, error);
+  g_autoptr (MailmoveAccountPair) pair = NULL;
+  MailmovePhase target = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (fx->fake), "seed-phase"));
+
+  if (m == NULL)
+    return FALSE;
+  pair = mailmove_account_pair_new (HANAKO, MAILMOVE_CLIENT_CLAWS, MAILMOVE_PROTOCOL_POP3,
+                                    g_object_get_data (G_OBJECT (fx->fake), "seed-temporary-id"), error);
+  mailmove_account_pair_set_legacy_temporary (pair, TRUE);
+  mailmove_account_pair_set_new_account_id (pair, g_object_get_data (G_OBJECT (fx->fake), "seed-new-id"));
+  for (MailmovePhase p = MAILMOVE_PHASE_PREPARED; p <= target; p++)
+    if (!mailmove_account_pair_transition (pair, p, NULL, error))
+      return FALSE;
+  if (!mailmove_migration_add_pair (m, pair, error))
+    return FALSE;
+  g_ptr_array_add (migrations, g_steal_pointer (&m));
+  return TRUE;
+}
+
+static void
+seed_webmail (Fixture *fx, MailmovePhase phase)
+{
+  g_autoptr (MailmoveStateStore) store = mailmove_state_store_new (fx->state_path);
+  g_autoptr (GError) error = NULL;
+
+  if (phase >= MAILMOVE_PHASE_DUPLICATED)
+    {
+      MailmoveClientAccount a = { 0 };
+      const char *id;
+
+      a.address = (char *) HANAKO;
+      a.display_name = (char *) "Hanako";
+      a.receive.protocol = MAILMOVE_PROTOCOL_POP3;
+      a.receive.host = (char *) "127.0.0.1";
+      a.receive.port = 1;
+      a.receive.security = MAILMOVE_SECURITY_TLS;
+      a.receive.user = (char *) HANAKO;
+      a.submit.protocol = MAILMOVE_PROTOCOL_SMTP;
+      id = mailmove_fake_adapter_add_account (fx->fake, &a, NEW_PW);
+      g_object_set_data_full (G_OBJECT (fx->fake), "seed-new-id", g_strdup (id), g_free);
+      a.receive.host = (char *) "sv1.old-host.jp";
+      a.receive.port = 995;
+      a.temporary = TRUE;
+      id = mailmove_fake_adapter_add_account (fx->fake, &a, OLD_PW);
+      g_object_set_data_full (G_OBJECT (fx->fake), "seed-temporary-id", g_strdup (id), g_free);
+    }
+  mailmove_test_clock_set (T0 - G_TIME_SPAN_HOUR);
+  g_object_set_data (G_OBJECT (fx->fake), "seed-phase", GINT_TO_POINTER (phase));
+  assert_true (mailmove_state_store_update (store, seed_webmail_update, fx, &error));
+  mailmove_test_clock_set (T0);
+}
+
+static void
+assert_no_webmail_password (Fixture *fx)
+{
+  const char *secrets[] = { OLD_PW, NEW_PW, PASSWORD, NULL };
+
+  mailmove_test_assert_no_secret_in_tree (secrets, fx->dir);
+}
+
+static void
+test_controller_webmail_detect (void **state)
+{
+  Fixture fx;
+  MailmoveAccountPair *pair;
+  const MailmovePairStatus *status;
+  Webmail w = { &fx };
+  g_autoptr (GError) error = NULL;
+
+  plan_extra_accounts = ", \"" HANAKO "\", \"Jiro@Example.jp\", \"sachiko@example.jp\"";
+  fixture_setup (&fx, "automatic");
+  /* Jiro has an account (another case in the plan): only Hanako is a webmail-only user. */
+  {
+    MailmoveClientAccount jiro = *mailmove_fake_adapter_get_account (fx.fake, fx.legacy_id);
+
+    jiro.id = NULL;
+    jiro.address = (char *) "jiro@example.jp";
+    mailmove_fake_adapter_add_account (fx.fake, &jiro, "jiro-password");
+  }
+  fixture_controller (&fx);
+  mailmove_controller_set_webmail_ask_func (fx.ctl, ask_cb, &w, NULL);
+  step (&fx);
+  pair = pair_of (&fx, HANAKO);
+  assert_non_null (pair);
+  assert_true (mailmove_account_pair_get_legacy_temporary (pair));
+  assert_null (mailmove_account_pair_get_legacy_account_id (pair));
+  assert_null (mailmove_account_pair_get_new_account_id (pair));
+  /* The pre-flight runs first (it fails here: localhost:1), without a password lookup; nothing is asked. */
+  assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_PLANNED);
+  assert_false (mailmove_account_pair_get_legacy_temporary (pair_of (&fx, "jiro@example.jp")));
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "lookup_password"), 2); /* taro, jiro */
+  assert_int_equal (w.asked, 0);
+  status = mailmove_controller_get_pair_status (fx.ctl, pair);
+  assert_true (status->webmail);
+  assert_true (status->webmail_waiting);
+  /* Not prepared: the question cannot be forced yet. */
+  assert_false (mailmove_controller_ask_webmail (fx.ctl, pair, &error));
+  assert_true (g_error_matches (error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_WRONG_PHASE));
+  /* Stepping again makes no second pair. */
+  step (&fx);
+  assert_int_equal (mailmove_migration_get_pairs (g_ptr_array_index (mailmove_controller_get_migrations (fx.ctl),
+                                                                     0))->len, 4);
+  /* The user adds an account of her own: it becomes an ordinary legacy account. */
+  {
+    MailmoveClientAccount own = *mailmove_fake_adapter_get_account (fx.fake, fx.legacy_id);
+    const char *id;
+
+    own.id = NULL;
+    own.address = (char *) "Hanako@example.jp";
+    id = mailmove_fake_adapter_add_account (fx.fake, &own, "own-password");
+    step (&fx);
+    assert_false (mailmove_account_pair_get_legacy_temporary (pair));
+    assert_string_equal (mailmove_account_pair_get_legacy_account_id (pair), id);
+    /* Sachiko's own account receives by IMAP (her webmail pair was POP3): an ordinary pair replaces it. */
+    own.address = (char *) "sachiko@example.jp";
+    own.receive.protocol = MAILMOVE_PROTOCOL_IMAP;
+    own.receive.port = 993;
+    assert_true (mailmove_account_pair_get_legacy_temporary (pair_of (&fx, "sachiko@example.jp")));
+    id = mailmove_fake_adapter_add_account (fx.fake, &own, "own-password");
+    step (&fx);
+    pair = pair_of (&fx, "sachiko@example.jp");
+    assert_false (mailmove_account_pair_get_legacy_temporary (pair));
+    assert_int_equal (mailmove_account_pair_get_legacy_protocol (pair), MAILMOVE_PROTOCOL_IMAP);
+    assert_string_equal (mailmove_account_pair_get_legacy_account_id (pair), id);
+  }
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "create_account"), 0);
+  fixture_teardown (&fx);
+
+  /* duplicate: ask — no account is ever created by itself, so no webmail pair either. */
+  fixture_setup (&fx, "ask");
+  fixture_controller (&fx);
+  step (&fx);
+  assert_null (pair_of (&fx, HANAKO));
+  fixture_teardown (&fx);
+  plan_extra_accounts = "";
+}
+
+static void
+test_controller_webmail_create (void **state)
+{
+  Fixture fx;
+  Webmail w = { &fx };
+  MailmoveAccountPair *pair;
+  const MailmoveClientAccount *fresh, *temporary;
+  static const struct {
+    const char *name, *old_pw, *new_pw;
+  } bad[] = {
+    { "Hanako", "", NULL },
+    { "Hanako", NULL, NULL },
+    { "", OLD_PW, NULL },
+    { "   ", OLD_PW, NULL },
+    { NULL, OLD_PW, NULL },
+    { "Hanako", OLD_PW, "" },
+    { "Hanako\nX", OLD_PW, NULL },
+    { "Hanako", "a\r\nb", NULL },
+  };
+
+  plan_extra_accounts = ", \"" HANAKO "\"";
+  fixture_setup (&fx, "automatic");
+  seed_webmail (&fx, MAILMOVE_PHASE_PREPARED);
+  fixture_controller (&fx);
+  mailmove_controller_set_webmail_ask_func (fx.ctl, ask_cb, &w, NULL);
+  g_signal_connect (fx.ctl, "warning", G_CALLBACK (warning_cb), &w);
+  step (&fx);
+  pair = pair_of (&fx, HANAKO);
+  assert_int_equal (w.asked, 1);
+  assert_true (w.need_name);
+  assert_non_null (mailmove_controller_get_pair_status (fx.ctl, pair)->note);
+  /* Asked once: another step while the question is open asks nothing more. */
+  step (&fx);
+  assert_int_equal (w.asked, 1);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      webmail_answer (&fx, bad[i].name, bad[i].old_pw, bad[i].new_pw, FALSE);
+      if (!g_error_matches (fx.error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_INVALID))
+        fail_msg ("bad answer %zu was accepted", i);
+    }
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "create_account"), 0);
+  /* The client refuses the new account: a clear error, nothing made, still waiting. */
+  mailmove_fake_adapter_fail_next (fx.fake, "create_account",
+                                   g_error_new_literal (MAILMOVE_CLIENT_ADAPTER_ERROR,
+                                                        MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED, "disk full"));
+  webmail_answer (&fx, "Hanako", OLD_PW, NEW_PW, FALSE);
+  assert_true (g_error_matches (fx.error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_FAILED));
+  assert_non_null (strstr (fx.error->message, "disk full"));
+  assert_null (mailmove_account_pair_get_new_account_id (pair));
+  assert_int_equal (mailmove_fake_adapter_get_n_accounts (fx.fake), 2);
+  /* The temporary account fails after the new one was made: the new one is kept and reported. */
+  mailmove_fake_adapter_set_busy (fx.fake, TRUE);
+  fx.done = FALSE;
+  g_clear_error (&fx.error);
+  {
+    MailmoveWebmailAnswer a = { "Hanako", OLD_PW, NEW_PW };
+
+    mailmove_controller_answer_webmail_async (fx.ctl, pair, &a, NULL, webmail_done_cb, &fx);
+  }
+  spin (200, &fx.done);
+  assert_false (fx.done);
+  mailmove_fake_adapter_fail_next (fx.fake, "create_account",
+                                   g_error_new_literal (MAILMOVE_CLIENT_ADAPTER_ERROR,
+                                                        MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED, "no more ids"));
+  mailmove_fake_adapter_set_busy (fx.fake, FALSE);
+  mailmove_test_run_until (&fx.done, 20000);
+  assert_true (g_error_matches (fx.error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_FAILED));
+  assert_non_null (strstr (fx.error->message, "no more ids"));
+  assert_non_null (mailmove_account_pair_get_new_account_id (pair));
+  assert_null (mailmove_account_pair_get_legacy_account_id (pair));
+  assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_PREPARED);
+  assert_int_equal (mailmove_fake_adapter_get_n_accounts (fx.fake), 3);
+  /* The retry makes only the missing one. */
+  mailmove_fake_adapter_clear_calls (fx.fake);
+  step (&fx);
+  webmail_answer (&fx, "Hanako", OLD_PW, NEW_PW, FALSE);
+  assert_null (fx.error);
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "create_account"), 1);
+  assert_int_equal (mailmove_fake_adapter_get_n_accounts (fx.fake), 4);
+  assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_DUPLICATED);
+  fresh = mailmove_fake_adapter_get_account (fx.fake, mailmove_account_pair_get_new_account_id (pair));
+  temporary = mailmove_fake_adapter_get_account (fx.fake, mailmove_account_pair_get_legacy_account_id (pair));
+  assert_non_null (fresh);
+  assert_non_null (temporary);
+  /* The new account: the new server, permanent, the new password in the client's store. */
+  assert_false (fresh->temporary);
+  assert_string_equal (fresh->address, HANAKO);
+  assert_string_equal (fresh->display_name, "Hanako");
+  assert_string_equal (fresh->receive.host, "127.0.0.1");
+  assert_string_equal (fresh->submit.host, "127.0.0.1");
+  assert_string_equal (mailmove_fake_adapter_get_password (fx.fake, fresh->id), NEW_PW);
+  /* The temporary one: the old server by its own name (the pin), the old password. */
+  assert_true (temporary->temporary);
+  assert_string_equal (temporary->receive.host, "sv1.old-host.jp");
+  assert_int_equal (temporary->receive.port, 995);
+  assert_int_equal (temporary->receive.protocol, MAILMOVE_PROTOCOL_POP3);
+  assert_null (temporary->submit.host);
+  assert_string_equal (mailmove_fake_adapter_get_password (fx.fake, temporary->id), OLD_PW);
+  /* The same answer again: the pair no longer waits. */
+  webmail_answer (&fx, "Hanako", OLD_PW, NULL, FALSE);
+  assert_true (g_error_matches (fx.error, MAILMOVE_CONTROLLER_ERROR, MAILMOVE_CONTROLLER_ERROR_WRONG_PHASE));
+  step (&fx);
+  assert_no_webmail_password (&fx);
+  {
+    g_autofree char *text = NULL;
+
+    assert_true (g_file_get_contents (fx.state_path, &text, NULL, NULL));
+    assert_non_null (strstr (text, "\"legacy_temporary\""));
+  }
+  /* Cancel the move: the temporary account goes, the new one (hers now) stays. */
+  {
+    g_autofree char *fresh_id = g_strdup (fresh->id);
+    g_autofree char *temporary_id = g_strdup (temporary->id);
+
+    fx.done = FALSE;
+    g_clear_error (&fx.error);
+    mailmove_controller_cancel_move_async (fx.ctl, pair, NULL, done_cb, &fx);
+    mailmove_test_run_until (&fx.done, 5000);
+    assert_null (fx.error);
+    assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_CANCELLED);
+    assert_null (mailmove_fake_adapter_get_account (fx.fake, temporary_id));
+    assert_non_null (mailmove_fake_adapter_get_account (fx.fake, fresh_id));
+    assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "set_server"), 0);
+  }
+  fixture_teardown (&fx);
+  plan_extra_accounts = "";
+}
+
+static void
+test_controller_webmail_cancel (void **state)
+{
+  Fixture fx;
+  Webmail w = { &fx };
+  MailmoveAccountPair *pair;
+  g_autoptr (GError) error = NULL;
+
+  plan_extra_accounts = ", \"" HANAKO "\"";
+  fixture_setup (&fx, "automatic");
+  seed_webmail (&fx, MAILMOVE_PHASE_PREPARED);
+  fixture_controller (&fx);
+  /* No host asks yet (the plugin sets its function later): a note only. */
+  step (&fx);
+  pair = pair_of (&fx, HANAKO);
+  assert_non_null (mailmove_controller_get_pair_status (fx.ctl, pair)->note);
+  mailmove_controller_set_webmail_ask_func (fx.ctl, ask_cb, &w, NULL);
+  step (&fx);
+  assert_int_equal (w.asked, 1);
+  webmail_answer (&fx, NULL, NULL, NULL, TRUE);
+  assert_null (fx.error);
+  assert_non_null (mailmove_account_pair_get_webmail_declined (pair));
+  /* Never nags: not again for this plan, not after a restart either. */
+  step (&fx);
+  step (&fx);
+  assert_int_equal (w.asked, 1);
+  mailmove_controller_stop (fx.ctl);
+  g_clear_object (&fx.ctl);
+  fixture_controller (&fx);
+  mailmove_controller_set_webmail_ask_func (fx.ctl, ask_cb, &w, NULL);
+  step (&fx);
+  pair = pair_of (&fx, HANAKO);
+  assert_int_equal (w.asked, 1);
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "create_account"), 0);
+  /* The status window asks again. */
+  assert_true (mailmove_controller_ask_webmail (fx.ctl, pair, &error));
+  assert_int_equal (w.asked, 2);
+  assert_null (mailmove_account_pair_get_webmail_declined (pair));
+  /* A pair that is not a webmail one. */
+  {
+    g_autoptr (MailmoveAccountPair) stranger = mailmove_account_pair_new ("x@example.jp", MAILMOVE_CLIENT_CLAWS,
+                                                                          MAILMOVE_PROTOCOL_IMAP, "99", NULL);
+
+    assert_false (mailmove_controller_ask_webmail (fx.ctl, stranger, &error));
+  }
+  fixture_teardown (&fx);
+  plan_extra_accounts = "";
+}
+
+static void
+test_controller_webmail_retire (void **state)
+{
+  Fixture fx;
+  Webmail w = { &fx };
+  MailmoveAccountPair *pair;
+  const char *temporary_id;
+  const MailmoveClientAccount *fresh;
+  MailmoveRecordEvidence record = { (char *) "example.jp", (char *) "MX", 300, 0, MAILMOVE_TIME_UNSET, FALSE };
+  MailmoveObservation obs = { (char *) "127.0.20.1", MAILMOVE_VANTAGE_PLAIN, (char *) "new", 0,
+                              T0 - 50 * G_TIME_SPAN_MINUTE };
+
+  plan_extra_accounts = ", \"" HANAKO "\"";
+  fixture_setup (&fx, "automatic");
+  seed_webmail (&fx, MAILMOVE_PHASE_DUPLICATED);
+  fixture_controller (&fx);
+  mailmove_controller_set_webmail_ask_func (fx.ctl, ask_cb, &w, NULL);
+  g_signal_connect (fx.ctl, "notice", G_CALLBACK (notice_cb), &w);
+  g_signal_connect (fx.ctl, "warning", G_CALLBACK (warning_cb), &w);
+  step (&fx);
+  pair = pair_of (&fx, HANAKO);
+  temporary_id = g_object_get_data (G_OBJECT (fx.fake), "seed-temporary-id");
+  assert_string_equal (mailmove_account_pair_get_legacy_account_id (pair), temporary_id);
+  assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_DUPLICATED);
+  assert_true (mailmove_controller_get_pair_status (fx.ctl, pair)->webmail);
+  assert_false (mailmove_controller_get_pair_status (fx.ctl, pair)->webmail_waiting);
+  /* The temporary account is not a user's account: it never gets a pair of its own. */
+  assert_int_equal (mailmove_migration_get_pairs (g_ptr_array_index (mailmove_controller_get_migrations (fx.ctl),
+                                                                     0))->len, 2);
+  mailmove_account_pair_set_t_auth (pair, T0 - G_TIME_SPAN_HOUR);
+  mailmove_account_pair_add_record (pair, &record);
+  mailmove_account_pair_add_observation (pair, &obs);
+  fx.prompts = 0;
+  /* The client refuses the removal once: the temporary account is kept, a warning says why. */
+  mailmove_fake_adapter_fail_next (fx.fake, "remove_account",
+                                   g_error_new_literal (MAILMOVE_CLIENT_ADAPTER_ERROR,
+                                                        MAILMOVE_CLIENT_ADAPTER_ERROR_BUSY, "editor open"));
+  step (&fx);
+  for (guint i = 0; i < 200 && w.warnings == 0; i++)
+    spin (20, NULL);
+  assert_int_equal (w.warnings, 1);
+  assert_int_equal (w.notices, 0);
+  assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_READY);
+  assert_non_null (mailmove_fake_adapter_get_account (fx.fake, temporary_id));
+  assert_non_null (strstr (mailmove_controller_get_pair_status (fx.ctl, pair)->last_error, "editor open"));
+  /* Ready → the final pass and the removal, without a prompt; a notice says so. */
+  step (&fx);
+  for (guint i = 0; i < 200 && w.notices == 0; i++)
+    spin (20, NULL);
+  assert_int_equal (w.notices, 1);
+  assert_int_equal (w.warnings, 1);
+  assert_int_equal (fx.prompts, 0);
+  assert_int_equal (w.asked, 0);
+  assert_int_equal (mailmove_account_pair_get_phase (pair), MAILMOVE_PHASE_RETIRED);
+  assert_null (mailmove_fake_adapter_get_account (fx.fake, temporary_id));
+  fresh = mailmove_fake_adapter_get_account (fx.fake, mailmove_account_pair_get_new_account_id (pair));
+  assert_non_null (fresh);
+  assert_string_equal (fresh->receive.host, "mail.example.jp");
+  assert_int_equal (mailmove_fake_adapter_count_calls (fx.fake, "remove_account"), 2);
+  assert_no_webmail_password (&fx);
+  fixture_teardown (&fx);
+  plan_extra_accounts = "";
+}
+
 int
 main (void)
 {
@@ -1102,6 +1629,10 @@ main (void)
     cmocka_unit_test (test_controller_keeps_other_clients),
     cmocka_unit_test (test_controller_add_user_plan),
     cmocka_unit_test (test_controller_user_plans_locked),
+    cmocka_unit_test (test_controller_webmail_detect),
+    cmocka_unit_test (test_controller_webmail_create),
+    cmocka_unit_test (test_controller_webmail_cancel),
+    cmocka_unit_test (test_controller_webmail_retire),
   };
 
   g_setenv ("XDG_CONFIG_HOME", config, TRUE);
