@@ -17,6 +17,10 @@
 #include "mailmove-pinned-address.h"
 
 #define PINS_FILE "evolution-pins.ini"
+#define POP3_DEDUP_FILE "evolution-pop3-dedup"
+/* Evolution's local store ("On This Computer"), where every POP3 account delivers (mail-ops.c:fetch_mail_exec). */
+#define LOCAL_STORE_UID "local"
+#define LOCAL_INBOX "Inbox"
 
 /* A pin the adapter remembers for one source (account or transport): kind 3 needs the pinned connectable at
  * every start of Evolution, and every pinned account's Inbox is watched for new mail. */
@@ -46,6 +50,16 @@ struct _MailmoveEvolutionAdapter {
   guint changed_idle;
   gulong registry_handlers[3];
   GCancellable *cancellable;
+
+  /* POP3 → POP3 pairs: both accounts fetch into the local Inbox; Camel's filter driver stamps each message with
+   * X-Evolution-Source: <the POP3 account's UID> (camel_mime_message_set_source), which tells the
+   * deliveries apart.  The set is used in a worker thread. */
+  GMutex dedup_lock;
+  MailmovePop3Dedup *dedup;      /* (locked) */
+  GPtrArray *local_pending;      /* (locked) (element-type utf8) UIDs added to the local Inbox, not looked at */
+  gboolean local_running;        /* (locked) a worker is looking at them */
+  CamelFolder *local_inbox;      /* (nullable) followed once a pair exists */
+  gboolean local_opening;
 };
 
 static void mailmove_evolution_adapter_iface_init (MailmoveClientAdapterInterface *iface);
@@ -425,6 +439,7 @@ inbox_changed_cb (CamelFolder *folder, CamelFolderChangeInfo *changes, gpointer 
 
   if (added == NULL || added->len == 0 || store == NULL)
     return;
+  g_debug ("Inbox of %s: %u added", camel_service_get_uid (CAMEL_SERVICE (store)), added->len);
   mailmove_client_adapter_emit_new_mail (MAILMOVE_CLIENT_ADAPTER (self),
                                          camel_service_get_uid (CAMEL_SERVICE (store)), NULL, added->len);
 }
@@ -498,6 +513,297 @@ watch_inbox (MailmoveEvolutionAdapter *self, const char *uid)
   g_task_set_source_tag (task, watch_inbox);
   g_task_set_task_data (task, data, (GDestroyNotify) watch_data_free);
   g_task_run_in_thread (task, open_inbox_thread);
+}
+
+/* ---- POP3 → POP3: the local Inbox, where both accounts of a pair deliver ---- */
+
+typedef struct {
+  MailmoveEvolutionAdapter *self;
+  CamelFolder *folder;
+  GHashTable *arrivals;   /* source account UID → GUINT count, reported on the main thread */
+} LocalBatch;
+
+static void
+local_batch_free (LocalBatch *batch)
+{
+  g_object_unref (batch->self);
+  g_object_unref (batch->folder);
+  g_hash_table_unref (batch->arrivals);
+  g_free (batch);
+}
+
+/* The message as the server sent it, from what Camel stored in the local folder.  Camel appends its own headers
+ * to the fetched header block (X-Evolution-POP3-UID from the POP3 folder, X-Evolution-Source from the filter
+ * driver), and when writing, a Message-ID of its own invention for a message without one, and MIME-Version:
+ * everything from the first of its headers on is cut, or two copies of a message without Message-ID would
+ * differ by their invented ones. */
+static GByteArray *
+message_bytes (CamelMimeMessage *message, GCancellable *cancellable, GError **error)
+{
+  g_autoptr(CamelStream) stream = camel_stream_mem_new ();
+  GByteArray *bytes;
+  GByteArray *out;
+  gsize i = 0, blank, cut = G_MAXSIZE;
+
+  if (camel_data_wrapper_write_to_stream_sync (CAMEL_DATA_WRAPPER (message), stream, cancellable, error) < 0)
+    return NULL;
+  bytes = camel_stream_mem_get_byte_array (CAMEL_STREAM_MEM (stream));
+  /* Header lines start at 0 and after each '\n'; the block ends at the first empty line. */
+  while (i < bytes->len)
+    {
+      const char *line = (const char *) bytes->data + i;
+      gsize rest = bytes->len - i;
+      const char *nl = memchr (line, '\n', rest);
+
+      if (line[0] == '\n' || (line[0] == '\r' && rest > 1 && line[1] == '\n'))
+        break;
+      if (cut == G_MAXSIZE
+          && ((rest >= 21 && g_ascii_strncasecmp (line, "X-Evolution-POP3-UID:", 21) == 0)
+              || (rest >= 19 && g_ascii_strncasecmp (line, "X-Evolution-Source:", 19) == 0)))
+        cut = i;
+      i = nl != NULL ? (gsize) (nl - line) + i + 1 : bytes->len;
+    }
+  blank = i;
+  if (cut == G_MAXSIZE)
+    return g_byte_array_ref (bytes);
+  out = g_byte_array_sized_new (bytes->len);
+  g_byte_array_append (out, bytes->data, cut);
+  g_byte_array_append (out, bytes->data + blank, bytes->len - blank);
+  return out;
+}
+
+/* Marks the drops deleted and expunges them, unless the user has other deleted messages in the Inbox: an
+ * expunge would take those too, so ours then stay marked (hidden, in Trash) until the user empties it. */
+static void
+local_remove_dropped (CamelFolder *folder, GHashTable *dropped, GCancellable *cancellable)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *deleted = NULL;
+  gboolean only_ours;
+
+  /* The search may run on the summary database: write the new flags to it first. */
+  only_ours = camel_folder_synchronize_sync (folder, FALSE, cancellable, &error);
+  if (only_ours)
+    {
+      deleted = camel_folder_search_by_expression (folder, "(match-all (system-flag \"deleted\"))", cancellable,
+                                                   &error);
+      only_ours = error == NULL;
+    }
+  for (guint i = 0; deleted != NULL && i < deleted->len; i++)
+    if (!g_hash_table_contains (dropped, deleted->pdata[i]))
+      only_ours = FALSE;
+  if (deleted != NULL)
+    camel_folder_search_free (folder, deleted);
+  if (!only_ours)
+    g_message ("Duplicates in the local Inbox left in Trash: %s",
+               error != NULL ? error->message : "the user's deleted messages are there too");
+  else if (!camel_folder_expunge_sync (folder, cancellable, &error))
+    g_warning ("Could not remove the duplicates from the local Inbox: %s", error->message);
+}
+
+static void
+local_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  LocalBatch *batch = task_data;
+  MailmoveEvolutionAdapter *self = batch->self;
+  g_autoptr(GHashTable) dropped = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  gboolean dirty = FALSE;
+
+  for (;;)
+    {
+      g_autofree char *uid = NULL;
+      g_autoptr(CamelMimeMessage) message = NULL;
+      g_autoptr(GByteArray) bytes = NULL;
+      g_autoptr(GError) error = NULL;
+      const char *source;
+      MailmovePop3Verdict verdict;
+      guint count;
+
+      g_mutex_lock (&self->dedup_lock);
+      if (self->local_pending->len > 0 && !g_cancellable_is_cancelled (cancellable))
+        uid = g_ptr_array_steal_index (self->local_pending, 0);
+      g_mutex_unlock (&self->dedup_lock);
+      if (uid == NULL)
+        break;
+
+      message = camel_folder_get_message_sync (batch->folder, uid, cancellable, &error);
+      source = message != NULL ? camel_mime_message_get_source (message) : NULL;
+      if (source == NULL || *source == '\0')
+        continue;   /* moved or filed here by the user, not fetched */
+      g_debug ("local Inbox: %s came from %s", uid, source);
+      count = GPOINTER_TO_UINT (g_hash_table_lookup (batch->arrivals, source));
+      g_hash_table_replace (batch->arrivals, g_strdup (source), GUINT_TO_POINTER (count + 1));
+
+      g_mutex_lock (&self->dedup_lock);
+      verdict = mailmove_pop3_dedup_is_paired (self->dedup, source) ? MAILMOVE_POP3_KEEP : MAILMOVE_POP3_NOT_PAIRED;
+      g_mutex_unlock (&self->dedup_lock);
+      if (verdict == MAILMOVE_POP3_NOT_PAIRED)
+        continue;
+      bytes = message_bytes (message, cancellable, &error);
+      if (bytes == NULL)
+        {
+          g_warning ("Could not read %s of the local Inbox: %s", uid, error->message);
+          continue;
+        }
+      g_mutex_lock (&self->dedup_lock);
+      verdict = mailmove_pop3_dedup_check (self->dedup, source, bytes->data, bytes->len);
+      g_mutex_unlock (&self->dedup_lock);
+      g_debug ("local Inbox: %s of %s: %s", uid, source, verdict == MAILMOVE_POP3_DROP ? "second delivery" : "kept");
+      dirty |= verdict != MAILMOVE_POP3_NOT_PAIRED;
+      if (verdict == MAILMOVE_POP3_DROP)
+        {
+          g_message ("account %s: dropped a message its paired account delivered already", source);
+          camel_folder_set_message_flags (batch->folder, uid, CAMEL_MESSAGE_DELETED | CAMEL_MESSAGE_SEEN,
+                                          CAMEL_MESSAGE_DELETED | CAMEL_MESSAGE_SEEN);
+          g_hash_table_add (dropped, g_steal_pointer (&uid));
+        }
+    }
+  if (g_hash_table_size (dropped) > 0)
+    local_remove_dropped (batch->folder, dropped, cancellable);
+  if (dirty)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_mutex_lock (&self->dedup_lock);
+      if (!mailmove_pop3_dedup_save (self->dedup, &error))
+        g_warning ("Could not write the POP3 duplicate filter: %s", error->message);
+      g_mutex_unlock (&self->dedup_lock);
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void local_kick (MailmoveEvolutionAdapter *self);
+
+static void
+local_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  MailmoveEvolutionAdapter *self = MAILMOVE_EVOLUTION_ADAPTER (source);
+  LocalBatch *batch = g_task_get_task_data (G_TASK (result));
+  GHashTableIter iter;
+  gpointer key, value;
+
+  /* Every fetch of a known account is an arrival on its server (the legacy one's last arrival decides
+   * "quiet"), whether or not the copy stayed. */
+  g_hash_table_iter_init (&iter, batch->arrivals);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    mailmove_client_adapter_emit_new_mail (MAILMOVE_CLIENT_ADAPTER (self), key, NULL, GPOINTER_TO_UINT (value));
+  g_mutex_lock (&self->dedup_lock);
+  self->local_running = FALSE;
+  g_mutex_unlock (&self->dedup_lock);
+  if (!g_cancellable_is_cancelled (self->cancellable))
+    local_kick (self);
+}
+
+/* Main thread: one worker at a time looks at what arrived. */
+static void
+local_kick (MailmoveEvolutionAdapter *self)
+{
+  g_autoptr(GTask) task = NULL;
+  LocalBatch *batch;
+
+  g_mutex_lock (&self->dedup_lock);
+  if (self->local_running || self->local_pending->len == 0 || self->local_inbox == NULL)
+    {
+      g_mutex_unlock (&self->dedup_lock);
+      return;
+    }
+  self->local_running = TRUE;
+  g_mutex_unlock (&self->dedup_lock);
+  batch = g_new0 (LocalBatch, 1);
+  batch->self = g_object_ref (self);
+  batch->folder = g_object_ref (self->local_inbox);
+  batch->arrivals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  task = g_task_new (self, self->cancellable, local_done, NULL);
+  g_task_set_source_tag (task, local_kick);
+  g_task_set_task_data (task, batch, (GDestroyNotify) local_batch_free);
+  g_task_run_in_thread (task, local_thread);
+}
+
+static gboolean
+local_kick_cb (gpointer user_data)
+{
+  local_kick (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Camel emits "changed" from an idle in the main context, after the filter driver thawed the Inbox. */
+static void
+local_inbox_changed_cb (CamelFolder *folder, CamelFolderChangeInfo *changes, gpointer user_data)
+{
+  MailmoveEvolutionAdapter *self = user_data;
+  GPtrArray *added = changes != NULL ? camel_folder_change_info_get_added_uids (changes) : NULL;
+
+  if (added == NULL || added->len == 0)
+    return;
+  g_debug ("local Inbox: %u added", added->len);
+  g_mutex_lock (&self->dedup_lock);
+  for (guint i = 0; i < added->len; i++)
+    g_ptr_array_add (self->local_pending, g_strdup (added->pdata[i]));
+  g_mutex_unlock (&self->dedup_lock);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, local_kick_cb, g_object_ref (self), g_object_unref);
+}
+
+static void
+open_local_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  MailmoveEvolutionAdapter *self = source_object;
+  g_autoptr(CamelService) service = camel_session_ref_service (self->session, LOCAL_STORE_UID);
+  GError *error = NULL;
+  CamelFolder *inbox;
+
+  if (!CAMEL_IS_STORE (service))
+    {
+      g_task_return_new_error (task, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_NOT_FOUND,
+                               "no local store");
+      return;
+    }
+  /* Local stores have no "inbox" of their own (get_inbox_folder fails): the folder is named Inbox. */
+  inbox = camel_store_get_folder_sync (CAMEL_STORE (service), LOCAL_INBOX, 0, cancellable, &error);
+  if (inbox == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, inbox, g_object_unref);
+}
+
+static void
+open_local_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  MailmoveEvolutionAdapter *self = MAILMOVE_EVOLUTION_ADAPTER (source);
+  g_autoptr(GError) error = NULL;
+  CamelFolder *inbox = g_task_propagate_pointer (G_TASK (result), &error);
+
+  self->local_opening = FALSE;
+  if (inbox == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Not filtering POP3 duplicates: the local Inbox: %s", error->message);
+      return;
+    }
+  self->local_inbox = inbox;
+  g_signal_connect_object (inbox, "changed", G_CALLBACK (local_inbox_changed_cb), self, 0);
+  g_debug ("Following the local Inbox for POP3 duplicates");
+}
+
+static void
+watch_local_inbox (MailmoveEvolutionAdapter *self)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (self->session == NULL || self->local_inbox != NULL || self->local_opening)
+    return;
+  self->local_opening = TRUE;
+  task = g_task_new (self, self->cancellable, open_local_done, NULL);
+  g_task_set_source_tag (task, watch_local_inbox);
+  g_task_run_in_thread (task, open_local_thread);
+}
+
+static void
+dedup_save_locked (MailmoveEvolutionAdapter *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!mailmove_pop3_dedup_save (self->dedup, &error))
+    g_warning ("Could not write the POP3 duplicate filter: %s", error->message);
 }
 
 /* ---- list_accounts ---- */
@@ -734,6 +1040,7 @@ typedef struct {
   GSList *forget_pins; /* (element-type utf8) */
   PinEntry *pin_account, *pin_transport;
   char *pin_transport_uid;
+  char *pop3_legacy;   /* (nullable) a POP3 account duplicated as a POP3 one: pair them for the dedup */
 } Job;
 
 static void
@@ -756,6 +1063,7 @@ job_free (Job *job)
   g_clear_pointer (&job->pin_account, pin_entry_free);
   g_clear_pointer (&job->pin_transport, pin_entry_free);
   g_free (job->pin_transport_uid);
+  g_free (job->pop3_legacy);
   g_free (job);
 }
 
@@ -798,6 +1106,21 @@ job_finish_sources_cb (GObject *source, GAsyncResult *result, gpointer user_data
   mailmove_evolution_adapter_apply_pins (self);
   if (job->remove == NULL)
     watch_inbox (self, job->result_id);
+
+  g_mutex_lock (&self->dedup_lock);
+  if (job->pop3_legacy != NULL)
+    {
+      mailmove_pop3_dedup_pair (self->dedup, job->pop3_legacy, job->result_id);
+      dedup_save_locked (self);
+    }
+  else if (job->remove != NULL && mailmove_pop3_dedup_is_paired (self->dedup, job->result_id))
+    {
+      mailmove_pop3_dedup_unpair (self->dedup, job->result_id);
+      dedup_save_locked (self);
+    }
+  g_mutex_unlock (&self->dedup_lock);
+  if (job->pop3_legacy != NULL)
+    watch_local_inbox (self);
 
   g_task_return_pointer (task, g_strdup (job->result_id), g_free);
 }
@@ -916,7 +1239,7 @@ adapter_duplicate_account_async (MailmoveClientAdapter *adapter, const char *leg
   g_autofree char *new_transport_uid = e_util_generate_uid ();
   g_autofree char *name = NULL;
   g_autofree char *skip_group = NULL;
-  MailmoveProtocol legacy_protocol;
+  MailmoveProtocol legacy_protocol = MAILMOVE_PROTOCOL_SMTP;  /* unknown backend */
   ESourceMailAccount *ma;
   GError *error = NULL;
   Job *job;
@@ -988,6 +1311,8 @@ adapter_duplicate_account_async (MailmoveClientAdapter *adapter, const char *leg
   g_queue_init (&job->steps);
   job->result_id = g_strdup (new_uid);
   job->pin_account = pin_entry_for_server (receive);
+  if (legacy_protocol == MAILMOVE_PROTOCOL_POP3 && receive->protocol == MAILMOVE_PROTOCOL_POP3)
+    job->pop3_legacy = g_strdup (legacy_id);
   if (new_transport != NULL && submit != NULL && submit->pin != NULL)
     {
       job->pin_transport = pin_entry_for_server (submit);
@@ -1505,6 +1830,9 @@ mailmove_evolution_adapter_dispose (GObject *object)
     }
   g_hash_table_remove_all (self->pin_handlers);
   g_hash_table_remove_all (self->watched);
+  if (self->local_inbox != NULL)
+    g_signal_handlers_disconnect_by_data (self->local_inbox, self);
+  g_clear_object (&self->local_inbox);
   g_clear_object (&self->session);
   g_clear_object (&self->registry);
   G_OBJECT_CLASS (mailmove_evolution_adapter_parent_class)->dispose (object);
@@ -1522,6 +1850,9 @@ mailmove_evolution_adapter_finalize (GObject *object)
   g_hash_table_unref (self->watching);
   g_clear_object (&self->cancellable);
   g_mutex_clear (&self->pins_lock);
+  g_clear_object (&self->dedup);
+  g_ptr_array_unref (self->local_pending);
+  g_mutex_clear (&self->dedup_lock);
   g_free (self->pins_path);
   G_OBJECT_CLASS (mailmove_evolution_adapter_parent_class)->finalize (object);
 }
@@ -1549,6 +1880,8 @@ mailmove_evolution_adapter_init (MailmoveEvolutionAdapter *self)
   self->watched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->watching = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cancellable = g_cancellable_new ();
+  g_mutex_init (&self->dedup_lock);
+  self->local_pending = g_ptr_array_new_with_free_func (g_free);
 }
 
 MailmoveEvolutionAdapter *
@@ -1572,6 +1905,15 @@ mailmove_evolution_adapter_new (ESourceRegistry *registry, CamelSession *session
   else
     self->pins_path = g_build_filename (g_get_user_state_dir (), "mailmove", PINS_FILE, NULL);
   pins_load (self);
+  {
+    g_autofree char *dir = g_path_get_dirname (self->pins_path);
+    g_autofree char *dedup_path = g_build_filename (dir, POP3_DEDUP_FILE, NULL);
+    g_autoptr(GError) error = NULL;
+
+    self->dedup = mailmove_pop3_dedup_new (dedup_path);
+    if (!mailmove_pop3_dedup_load (self->dedup, &error))
+      g_warning ("%s", error->message);
+  }
 
   self->registry_handlers[0] = g_signal_connect (registry, "source-added", G_CALLBACK (registry_source_cb), self);
   self->registry_handlers[1] = g_signal_connect (registry, "source-removed", G_CALLBACK (registry_source_cb), self);
@@ -1588,6 +1930,15 @@ mailmove_evolution_adapter_new (ESourceRegistry *registry, CamelSession *session
                           e_source_get_extension (source, E_SOURCE_EXTENSION_MAIL_ACCOUNT)), "imapx") == 0)
         watch_inbox (self, key);
     }
+  /* A pair from an earlier run: follow the local Inbox again. */
+  {
+    GList *sources = e_source_registry_list_sources (registry, E_SOURCE_EXTENSION_MAIL_ACCOUNT);
+
+    for (GList *l = sources; l != NULL; l = l->next)
+      if (mailmove_pop3_dedup_is_paired (self->dedup, e_source_get_uid (l->data)))
+        watch_local_inbox (self);
+    g_list_free_full (sources, g_object_unref);
+  }
   return self;
 }
 

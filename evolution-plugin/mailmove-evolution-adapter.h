@@ -4,7 +4,8 @@
  * Camel (when a session is given: inside Evolution) refreshes folders, reports new mail and carries the pinned
  * connectable of a kind-3 pin.  Every registry and libsecret call is the _async one; Camel's _sync calls run
  * in worker threads only.  Without a session (a test, or an EDS-only tool) everything but refresh, new-mail
- * and the live pin works the same. */
+ * and the live pin works the same.  A POP3 account duplicated as a POP3 account is paired in a
+ * MailmovePop3Dedup: both fetch into the local Inbox, where the second delivery of a message is removed. */
 #pragma once
 
 #if !defined(MAILMOVE_EVOLUTION_COMPILATION)
@@ -22,8 +23,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (MailmoveEvolutionAdapter, mailmove_evolution_adapter, MAILMOVE, EVOLUTION_ADAPTER, GObject)
 
 /* @registry: the process's registry.  @session (nullable): Evolution's EMailSession.  @state_dir (nullable):
- * where the adapter keeps its pins (default $XDG_STATE_HOME/mailmove); the file holds addresses and names,
- * never a password.  Calls e_source_camel_register_types(). */
+ * where the adapter keeps its pins and its POP3 duplicate filter (default $XDG_STATE_HOME/mailmove); the files
+ * hold addresses, names and hashes, never a password.  Calls e_source_camel_register_types(). */
 MailmoveEvolutionAdapter *mailmove_evolution_adapter_new (ESourceRegistry *registry, CamelSession *session,
                                                           const char *state_dir);
 

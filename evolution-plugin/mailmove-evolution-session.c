@@ -8,6 +8,9 @@
 
 #include "config.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <glib/gi18n-lib.h>
 #include <shell/e-shell.h>
 #include <shell/e-shell-window.h>
@@ -21,11 +24,17 @@ typedef struct {
   MailmoveEvolutionAdapter *adapter;
   MailmoveController *controller;
   GHashTable *activities;   /* account id → EActivity */
+  GHashTable *progress;     /* account id → Progress not shown yet */
+  guint progress_source;    /* shows them, at most PROGRESS_PER_SECOND times a second */
   GHashTable *alerts;       /* MailmoveAccountPair → EAlert shown now */
   guint start_idle;
   GCancellable *cancellable;
   guint stall_source;       /* MAILMOVE_EVOLUTION_STALL_PROBE=1 (bench): the main loop's longest gap */
   gint64 last_tick, max_gap;
+  int schedstat_fd;         /* /proc/thread-self/schedstat of the main thread, -1 when not readable */
+  guint64 last_run_ns, last_wait_ns;
+  guint64 max_gap_run_ns, max_gap_wait_ns;  /* of the longest gap: on a CPU, and runnable but waiting for one */
+  guint64 max_run_ns;       /* the longest time on a CPU within one gap: work on the main loop */
 } MailmoveEvolutionSession;
 
 typedef EExtensionClass MailmoveEvolutionSessionClass;
@@ -43,19 +52,29 @@ mailmove_evolution_session_get_controller (void)
 
 /* ---- progress → EActivity ---- */
 
+/* The engine reports every message; each EActivity update redraws the status bar and runs Evolution's activity
+ * handlers on the main loop.  Four a second is what a person can read. */
+#define PROGRESS_PER_SECOND 4
+
+typedef struct {
+  char *text;
+  double fraction;
+} Progress;
+
 static void
-progress_cb (MailmoveEvolutionAdapter *adapter, const char *id, const char *text, double fraction,
-             MailmoveEvolutionSession *self)
+progress_free (Progress *progress)
+{
+  g_free (progress->text);
+  g_free (progress);
+}
+
+static void
+show_progress (MailmoveEvolutionSession *self, const char *id, const Progress *progress)
 {
   EActivity *activity = g_hash_table_lookup (self->activities, id);
   EShell *shell = e_shell_get_default ();
   EShellBackend *backend;
 
-  if (text == NULL)
-    {
-      g_hash_table_remove (self->activities, id);   /* completes the activity */
-      return;
-    }
   if (activity == NULL)
     {
       backend = shell != NULL ? e_shell_get_backend_by_name (shell, "mail") : NULL;
@@ -67,8 +86,53 @@ progress_cb (MailmoveEvolutionAdapter *adapter, const char *id, const char *text
       e_shell_backend_add_activity (backend, activity);
       g_hash_table_insert (self->activities, g_strdup (id), activity);
     }
-  e_activity_set_text (activity, text);
-  e_activity_set_percent (activity, fraction >= 0.0 ? CLAMP (fraction, 0.0, 1.0) * 100.0 : -1.0);
+  e_activity_set_text (activity, progress->text);
+  e_activity_set_percent (activity, progress->fraction >= 0.0 ? CLAMP (progress->fraction, 0.0, 1.0) * 100.0 : -1.0);
+}
+
+static gboolean
+progress_tick_cb (gpointer user_data)
+{
+  MailmoveEvolutionSession *self = user_data;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (g_hash_table_size (self->progress) == 0)
+    {
+      self->progress_source = 0;
+      return G_SOURCE_REMOVE;
+    }
+  g_hash_table_iter_init (&iter, self->progress);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    show_progress (self, key, value);
+  g_hash_table_remove_all (self->progress);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+progress_cb (MailmoveEvolutionAdapter *adapter, const char *id, const char *text, double fraction,
+             MailmoveEvolutionSession *self)
+{
+  Progress *progress;
+
+  if (text == NULL)
+    {
+      g_hash_table_remove (self->progress, id);
+      g_hash_table_remove (self->activities, id);   /* completes the activity */
+      return;
+    }
+  progress = g_new0 (Progress, 1);
+  progress->text = g_strdup (text);
+  progress->fraction = fraction;
+  /* The first report shows at once; later ones at the next tick, only the latest of each account. */
+  if (self->progress_source == 0)
+    {
+      show_progress (self, id, progress);
+      progress_free (progress);
+      self->progress_source = g_timeout_add (1000 / PROGRESS_PER_SECOND, progress_tick_cb, self);
+      return;
+    }
+  g_hash_table_replace (self->progress, g_strdup (id), progress);
 }
 
 /* ---- the prompt → EAlert ---- */
@@ -169,15 +233,45 @@ prompt_cb (MailmoveController *controller, MailmoveAccountPair *pair, MailmoveEv
 
 #define STALL_PERIOD_MS 5
 
+/* The thread's time on a CPU and its time runnable but waiting for one (as bench/bench-transfer.c): a gap with
+ * the thread on the run queue is CPU contention on a busy machine; one where it ran is work on the main loop. */
+static gboolean
+read_schedstat (int fd, guint64 *run_ns, guint64 *wait_ns)
+{
+  char buf[128];
+  ssize_t n;
+
+  if (fd < 0 || (n = pread (fd, buf, sizeof buf - 1, 0)) <= 0)
+    return FALSE;
+  buf[n] = '\0';
+  return sscanf (buf, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, run_ns, wait_ns) == 2;
+}
+
 static gboolean
 stall_tick_cb (gpointer user_data)
 {
   MailmoveEvolutionSession *self = user_data;
   gint64 now = g_get_monotonic_time ();
+  guint64 run_ns = 0, wait_ns = 0;
+  gboolean have_stat = read_schedstat (self->schedstat_fd, &run_ns, &wait_ns);
+  guint64 ran = have_stat ? run_ns - self->last_run_ns : 0;
 
   if (self->last_tick != 0 && now - self->last_tick > self->max_gap)
-    self->max_gap = now - self->last_tick;
+    {
+      self->max_gap = now - self->last_tick;
+      self->max_gap_run_ns = ran;
+      self->max_gap_wait_ns = have_stat ? wait_ns - self->last_wait_ns : 0;
+    }
+  if (self->last_tick != 0 && ran > self->max_run_ns)
+    self->max_run_ns = ran;
+  /* Each long gap on its own line: the log's timestamps show what ran around it. */
+  if (self->last_tick != 0 && now - self->last_tick > (STALL_PERIOD_MS + 15) * 1000)
+    g_debug ("stall probe: gap %.1f ms (running %.1f ms, waiting for a CPU %.1f ms)",
+             (now - self->last_tick - STALL_PERIOD_MS * 1000) / 1000.0, ran / 1e6,
+             have_stat ? (wait_ns - self->last_wait_ns) / 1e6 : 0.0);
   self->last_tick = now;
+  self->last_run_ns = run_ns;
+  self->last_wait_ns = wait_ns;
   return G_SOURCE_CONTINUE;
 }
 
@@ -186,10 +280,13 @@ merged_cb (MailmoveController *controller, MailmoveAccountPair *pair, guint copi
 {
   if (self->stall_source == 0)
     return;
-  g_message ("stall probe: pass of %s copied %u; longest main-loop stall since the last pass %.1f ms",
+  g_message ("stall probe: pass of %s copied %u; longest main-loop stall since the last pass %.1f ms "
+             "(running %.1f ms, waiting for a CPU %.1f ms); longest run in one gap %.1f ms",
              mailmove_account_pair_get_address (pair), copied,
-             MAX (0, self->max_gap - STALL_PERIOD_MS * 1000) / 1000.0);
+             MAX (0, self->max_gap - STALL_PERIOD_MS * 1000) / 1000.0, self->max_gap_run_ns / 1e6,
+             self->max_gap_wait_ns / 1e6, self->max_run_ns / 1e6);
   self->max_gap = 0;
+  self->max_run_ns = 0;
 }
 
 /* ---- start-up ---- */
@@ -239,7 +336,10 @@ start_cb (gpointer user_data)
   g_signal_connect (self->controller, "prompt", G_CALLBACK (prompt_cb), self);
   g_signal_connect (self->controller, "merged", G_CALLBACK (merged_cb), self);
   if (g_strcmp0 (g_getenv ("MAILMOVE_EVOLUTION_STALL_PROBE"), "1") == 0)
-    self->stall_source = g_timeout_add (STALL_PERIOD_MS, stall_tick_cb, self);
+    {
+      self->schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+      self->stall_source = g_timeout_add (STALL_PERIOD_MS, stall_tick_cb, self);
+    }
   default_session = self;
   mailmove_controller_start (self->controller);
   g_message ("started in Evolution: %u pinned services", mailmove_evolution_adapter_apply_pins (self->adapter));
@@ -271,11 +371,16 @@ mailmove_evolution_session_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->start_idle, g_source_remove);
   g_clear_handle_id (&self->stall_source, g_source_remove);
+  if (self->schedstat_fd >= 0)
+    close (self->schedstat_fd);
+  self->schedstat_fd = -1;
+  g_clear_handle_id (&self->progress_source, g_source_remove);
   if (default_session == self)
     default_session = NULL;
   if (self->controller != NULL)
     mailmove_controller_stop (self->controller);
   g_hash_table_remove_all (self->alerts);
+  g_hash_table_remove_all (self->progress);
   g_hash_table_remove_all (self->activities);
   g_clear_object (&self->controller);
   if (self->adapter != NULL)
@@ -290,6 +395,7 @@ mailmove_evolution_session_finalize (GObject *object)
   MailmoveEvolutionSession *self = (MailmoveEvolutionSession *) object;
 
   g_hash_table_unref (self->alerts);
+  g_hash_table_unref (self->progress);
   g_hash_table_unref (self->activities);
   g_clear_object (&self->cancellable);
   G_OBJECT_CLASS (mailmove_evolution_session_parent_class)->finalize (object);
@@ -322,8 +428,10 @@ static void
 mailmove_evolution_session_init (MailmoveEvolutionSession *self)
 {
   self->activities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, complete_activity);
+  self->progress = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) progress_free);
   self->alerts = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref, g_object_unref);
   self->cancellable = g_cancellable_new ();
+  self->schedstat_fd = -1;
 }
 
 void

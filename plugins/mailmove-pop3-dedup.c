@@ -104,10 +104,11 @@ mailmove_pop3_dedup_new (const char *path)
   return self;
 }
 
+/* Claws' account numbers, Evolution's source UIDs (40 hex digits from e_util_generate_uid, or a name). */
 static gboolean
 is_account_id (const char *s)
 {
-  if (s == NULL || *s == '\0' || strlen (s) > 32)
+  if (s == NULL || *s == '\0' || strlen (s) > 64)
     return FALSE;
   for (; *s; s++)
     if (!g_ascii_isalnum (*s) && *s != '-' && *s != '_')

@@ -91,6 +91,17 @@ test_pop3_dedup_persists (void **state)
     assert_true (mailmove_pop3_dedup_load (d, &error));
     assert_true (mailmove_pop3_dedup_is_paired (d, "3"));
     assert_int_equal (mailmove_pop3_dedup_check (d, "3", M (with_id)), MAILMOVE_POP3_DROP);
+    /* Evolution's account ids: a name and a 40-digit source UID. */
+    mailmove_pop3_dedup_pair (d, "jiro", "0123456789abcdef0123456789abcdef01234567");
+    assert_true (mailmove_pop3_dedup_save (d, &error));
+  }
+  {
+    g_autoptr (MailmovePop3Dedup) d = mailmove_pop3_dedup_new (path);
+    g_autoptr (GError) error = NULL;
+
+    assert_true (mailmove_pop3_dedup_load (d, &error));
+    assert_true (mailmove_pop3_dedup_is_paired (d, "jiro"));
+    assert_true (mailmove_pop3_dedup_is_paired (d, "0123456789abcdef0123456789abcdef01234567"));
   }
   mailmove_test_rmdir_r (dir);
 }
@@ -110,6 +121,7 @@ test_pop3_dedup_bad_files (void **state)
     "# mailmove-pop3-dedup 1\nkey ../x 0000000000000000000000000000000000000000000000000000000000000000\n",
     "# mailmove-pop3-dedup 1\nkey 1 00000000000000000000000000000000000000000000000000000000000000000\n",
     "# mailmove-pop3-dedup 1\nwhat 1 3\n",
+    "# mailmove-pop3-dedup 1\npair 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0\n",
   };
   g_autofree char *dir = mailmove_test_mkdtemp ();
   guint i;
