@@ -378,8 +378,8 @@ parse_uint (const char *s, gsize min_digits, gsize max_digits, int *out)
   return TRUE;
 }
 
-static gboolean
-parse_zone (const char *z, int *out_offset_min)
+gboolean
+mailmove_message_date_zone (const char *zone, int *out_minutes)
 {
   static const struct
   {
@@ -389,43 +389,52 @@ parse_zone (const char *z, int *out_offset_min)
                 { "cst", -6 }, { "cdt", -5 }, { "mst", -7 }, { "mdt", -6 }, { "pst", -8 }, { "pdt", -7 } };
   int hhmm;
 
-  if ((z[0] == '+' || z[0] == '-') && parse_uint (z + 1, 4, 4, &hhmm))
+  g_return_val_if_fail (out_minutes != NULL, FALSE);
+  if (zone == NULL)
+    return FALSE;
+  if ((zone[0] == '+' || zone[0] == '-') && parse_uint (zone + 1, 4, 4, &hhmm))
     {
       if (hhmm % 100 >= 60)
         return FALSE;
-      *out_offset_min = (z[0] == '-' ? -1 : 1) * ((hhmm / 100) * 60 + hhmm % 100);
+      *out_minutes = (zone[0] == '-' ? -1 : 1) * ((hhmm / 100) * 60 + hhmm % 100);
       return TRUE;
     }
   for (gsize i = 0; i < G_N_ELEMENTS (named); i++)
-    if (g_ascii_strcasecmp (z, named[i].name) == 0)
+    if (g_ascii_strcasecmp (zone, named[i].name) == 0)
       {
-        *out_offset_min = named[i].hours * 60;
+        *out_minutes = named[i].hours * 60;
         return TRUE;
       }
   /* RFC 5322 §4.3: other alphabetic zones (military, "JST") carry no reliable offset: -0000. */
-  for (const char *p = z; *p != '\0'; p++)
+  for (const char *p = zone; *p != '\0'; p++)
     if (!g_ascii_isalpha (*p))
       return FALSE;
-  *out_offset_min = 0;
-  return *z != '\0';
+  *out_minutes = 0;
+  return *zone != '\0';
 }
 
-/* RFC 5322 date-time (with the obsolete forms seen in real mail) → UTC seconds. */
-static gboolean
-parse_date (const char *value, gint64 *out)
+gboolean
+mailmove_message_date_split (const char *value, gint64 *out_wall_seconds, char **out_zone)
 {
-  g_autoptr (GString) s = strip_comments (value);
+  g_autoptr (GString) s = NULL;
   g_auto (GStrv) tok = NULL;
-  GPtrArray *words = g_ptr_array_new ();
+  GPtrArray *words;
   guint i = 0;
-  int day, month = -1, year, hour, minute, second = 0, offset = 0;
+  int day, month = -1, year, hour, minute, second = 0;
   g_autoptr (GDateTime) dt = NULL;
   gboolean ok = FALSE;
 
+  g_return_val_if_fail (out_wall_seconds != NULL, FALSE);
+  if (out_zone != NULL)
+    *out_zone = NULL;
+  if (value == NULL)
+    return FALSE;
+  s = strip_comments (value);
   for (gsize k = 0; k < s->len; k++)
     if (s->str[k] == ',' || s->str[k] == '\t' || s->str[k] == '\r' || s->str[k] == '\n')
       s->str[k] = ' ';
   tok = g_strsplit (s->str, " ", -1);
+  words = g_ptr_array_new ();
   for (char **t = tok; *t != NULL; t++)
     if (**t != '\0')
       g_ptr_array_add (words, *t);
@@ -453,8 +462,6 @@ parse_date (const char *value, gint64 *out)
         || (n == 3 && !parse_uint (hms[2], 2, 2, &second)))
       goto out;
   }
-  if (words->len > i + 4 && !parse_zone (words->pdata[i + 4], &offset))
-    goto out;
   if (second == 60)
     second = 59; /* a leap second: GDateTime has none */
   if (year < 1 || year > 9999 || hour > 23 || minute > 59 || second > 59)
@@ -462,11 +469,29 @@ parse_date (const char *value, gint64 *out)
   dt = g_date_time_new_utc (year, month, day, hour, minute, second);
   if (dt == NULL)
     goto out;
-  *out = g_date_time_to_unix (dt) - (gint64) offset * 60;
+  *out_wall_seconds = g_date_time_to_unix (dt);
+  if (out_zone != NULL && words->len > i + 4)
+    *out_zone = g_strdup (words->pdata[i + 4]);
   ok = TRUE;
 out:
   g_ptr_array_unref (words);
   return ok;
+}
+
+/* Identity v1's reading of a Date: a zone that does not read fails the date (the digest then takes the raw
+ * text).  These rules are frozen: the digest of stored identities depends on them. */
+static gboolean
+parse_date (const char *value, gint64 *out)
+{
+  g_autofree char *zone = NULL;
+  gint64 wall;
+  int offset = 0;
+
+  if (!mailmove_message_date_split (value, &wall, &zone)
+      || (zone != NULL && !mailmove_message_date_zone (zone, &offset)))
+    return FALSE;
+  *out = wall - (gint64) offset * 60;
+  return TRUE;
 }
 
 static char *

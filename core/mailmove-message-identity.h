@@ -52,6 +52,16 @@ gboolean mailmove_message_headers_is_truncated (const MailmoveMessageHeaders *he
  * characters, not UTF-8, absurdly long). */
 char *mailmove_message_id_normalize (const char *value);
 
+/* An RFC 5322 date-time, with the obsolete forms seen in real mail (comments, no day of week, 2- and 3-digit
+ * years, a leap second read as :59): @out_wall_seconds is the date and time read as if in UTC (seconds since
+ * the epoch, before any zone), @out_zone (nullable) the zone word as written, NULL when there is none.
+ * FALSE when the date or time does not read. */
+gboolean mailmove_message_date_split (const char *value, gint64 *out_wall_seconds, char **out_zone);
+/* A zone word → minutes east of UTC: "+hhmm"/"-hhmm", UT, UTC, GMT, Z and the US names; any other
+ * alphabetic word (military letters, "JST") gives 0, "offset unknown" (RFC 5322 §4.3).  FALSE for anything
+ * else.  These are the rules the digest identity below reads its Date with. */
+gboolean mailmove_message_date_zone (const char *zone, int *out_minutes);
+
 /* "mid:<local@domain>" from the first Message-ID, else "digest:<64 hex>" (SHA-256 of the normalised
  * Date, From, To, Cc, Subject and the first MAILMOVE_MESSAGE_IDENTITY_BODY_PREFIX bytes of the
  * normalised body).  Date is compared as UTC seconds when it parses, addresses lowercased and sorted, the

@@ -808,96 +808,95 @@ listing_error (MailmovePop3Connection *self, GError *error)
   return e;
 }
 
+/* A task for a public operation on the logged-in session; NULL when the connection cannot take it
+ * (the task already returned its error). */
+static GTask *
+op_start (MailmovePop3Connection *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+          gpointer user_data, gpointer tag)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, tag);
+  if (!op_begin (self, task, TRUE))
+    {
+      g_object_unref (task);
+      return NULL;
+    }
+  return task;
+}
+
+/* An operation of one command: UIDL, LIST, QUIT. */
 static void
-after_uidl (GTask *task, GPtrArray *responses)
+command_start (MailmovePop3Connection *self, const char *command, MailmovePop3Expect expect, ExchangeDone done,
+               GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
+{
+  GTask *task = op_start (self, cancellable, callback, user_data, tag);
+
+  if (task != NULL)
+    exchange_one (task, g_strdup (command), FALSE, expect, done);
+}
+
+static gpointer
+finish_pointer (MailmovePop3Connection *self, GAsyncResult *result, gpointer tag, GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tag, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* UIDL and LIST: the same exchange, each with its own listing parser. */
+static void
+after_listing (GTask *task, GPtrArray *responses)
 {
   MailmovePop3Connection *self = g_task_get_source_object (task);
   const MailmovePop3Response *r = g_ptr_array_index (responses, 0);
+  gboolean uidl = g_task_get_source_tag (task) == mailmove_pop3_connection_uidl_async;
   GError *error = NULL;
-  GPtrArray *list;
+  gpointer list;
 
   if (r->status != MAILMOVE_POP3_STATUS_OK)
     {
-      op_fail (task, server_error (self, MAILMOVE_POP3_CONNECTION_ERROR_SERVER, "UIDL", r));
+      op_fail (task, server_error (self, MAILMOVE_POP3_CONNECTION_ERROR_SERVER, uidl ? "UIDL" : "LIST", r));
       return;
     }
-  if ((list = mailmove_pop3_parse_uidl_listing (r->body, &error)) == NULL)
+  list = uidl ? (gpointer) mailmove_pop3_parse_uidl_listing (r->body, &error)
+              : (gpointer) mailmove_pop3_parse_scan_listing (r->body, &error);
+  if (list == NULL)
     {
       op_fail (task, listing_error (self, error));
       return;
     }
-  op_return_pointer (task, list, (GDestroyNotify) g_ptr_array_unref);
+  op_return_pointer (task, list, uidl ? (GDestroyNotify) g_ptr_array_unref : (GDestroyNotify) g_array_unref);
 }
 
 void
 mailmove_pop3_connection_uidl_async (MailmovePop3Connection *self, GCancellable *cancellable,
                                      GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task;
-
   g_return_if_fail (MAILMOVE_IS_POP3_CONNECTION (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mailmove_pop3_connection_uidl_async);
-  if (!op_begin (self, task, TRUE))
-    {
-      g_object_unref (task);
-      return;
-    }
-  exchange_one (task, g_strdup ("UIDL"), FALSE, MAILMOVE_POP3_EXPECT_MULTI, after_uidl);
+  command_start (self, "UIDL", MAILMOVE_POP3_EXPECT_MULTI, after_listing, cancellable, callback, user_data,
+                 mailmove_pop3_connection_uidl_async);
 }
 
 GPtrArray *
 mailmove_pop3_connection_uidl_finish (MailmovePop3Connection *self, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mailmove_pop3_connection_uidl_async, NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-after_list (GTask *task, GPtrArray *responses)
-{
-  MailmovePop3Connection *self = g_task_get_source_object (task);
-  const MailmovePop3Response *r = g_ptr_array_index (responses, 0);
-  GError *error = NULL;
-  GArray *list;
-
-  if (r->status != MAILMOVE_POP3_STATUS_OK)
-    {
-      op_fail (task, server_error (self, MAILMOVE_POP3_CONNECTION_ERROR_SERVER, "LIST", r));
-      return;
-    }
-  if ((list = mailmove_pop3_parse_scan_listing (r->body, &error)) == NULL)
-    {
-      op_fail (task, listing_error (self, error));
-      return;
-    }
-  op_return_pointer (task, list, (GDestroyNotify) g_array_unref);
+  return finish_pointer (self, result, mailmove_pop3_connection_uidl_async, error);
 }
 
 void
 mailmove_pop3_connection_list_async (MailmovePop3Connection *self, GCancellable *cancellable,
                                      GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task;
-
   g_return_if_fail (MAILMOVE_IS_POP3_CONNECTION (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mailmove_pop3_connection_list_async);
-  if (!op_begin (self, task, TRUE))
-    {
-      g_object_unref (task);
-      return;
-    }
-  exchange_one (task, g_strdup ("LIST"), FALSE, MAILMOVE_POP3_EXPECT_MULTI, after_list);
+  command_start (self, "LIST", MAILMOVE_POP3_EXPECT_MULTI, after_listing, cancellable, callback, user_data,
+                 mailmove_pop3_connection_list_async);
 }
 
 GArray *
 mailmove_pop3_connection_list_finish (MailmovePop3Connection *self, GAsyncResult *result, GError **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == mailmove_pop3_connection_list_async, NULL);
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return finish_pointer (self, result, mailmove_pop3_connection_list_async, error);
 }
 
 static void
@@ -930,17 +929,12 @@ static void
 fetch_start (MailmovePop3Connection *self, const guint32 *numbers, gsize n_numbers, gboolean peek,
              GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data, gpointer tag)
 {
-  GTask *task;
+  GTask *task = op_start (self, cancellable, callback, user_data, tag);
   GPtrArray *items;
   gboolean top;
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, tag);
-  if (!op_begin (self, task, TRUE))
-    {
-      g_object_unref (task);
-      return;
-    }
+  if (task == NULL)
+    return;
   if (n_numbers == 0)
     {
       op_return_pointer (task, g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref),
@@ -1003,17 +997,9 @@ void
 mailmove_pop3_connection_quit_async (MailmovePop3Connection *self, GCancellable *cancellable,
                                      GAsyncReadyCallback callback, gpointer user_data)
 {
-  GTask *task;
-
   g_return_if_fail (MAILMOVE_IS_POP3_CONNECTION (self));
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, mailmove_pop3_connection_quit_async);
-  if (!op_begin (self, task, TRUE))
-    {
-      g_object_unref (task);
-      return;
-    }
-  exchange_one (task, g_strdup ("QUIT"), FALSE, MAILMOVE_POP3_EXPECT_SINGLE, after_quit);
+  command_start (self, "QUIT", MAILMOVE_POP3_EXPECT_SINGLE, after_quit, cancellable, callback, user_data,
+                 mailmove_pop3_connection_quit_async);
 }
 
 gboolean

@@ -204,107 +204,25 @@ mailmove_pop3_transfer_set_progress_func (MailmovePop3Transfer *self, MailmovePo
 
 /* --- dates ----------------------------------------------------------------------------------------- */
 
-static gboolean
-parse_digits (const char *s, gsize min, gsize max, int *out)
-{
-  gsize n = strlen (s);
-  int v = 0;
-
-  if (n < min || n > max)
-    return FALSE;
-  for (gsize i = 0; i < n; i++)
-    {
-      if (!g_ascii_isdigit (s[i]))
-        return FALSE;
-      v = v * 10 + (s[i] - '0');
-    }
-  *out = v;
-  return TRUE;
-}
-
-static gboolean
-parse_zone (const char *z, int *out_minutes)
-{
-  static const struct { const char *name; int hours; } named[] = {
-    { "UT", 0 }, { "UTC", 0 }, { "GMT", 0 }, { "Z", 0 }, { "EST", -5 }, { "EDT", -4 }, { "CST", -6 },
-    { "CDT", -5 }, { "MST", -7 }, { "MDT", -6 }, { "PST", -8 }, { "PDT", -7 }, { "JST", 9 },
-  };
-  int hhmm;
-
-  if ((z[0] == '+' || z[0] == '-') && parse_digits (z + 1, 4, 4, &hhmm) && hhmm % 100 < 60)
-    {
-      *out_minutes = (z[0] == '-' ? -1 : 1) * ((hhmm / 100) * 60 + hhmm % 100);
-      return TRUE;
-    }
-  for (gsize i = 0; i < G_N_ELEMENTS (named); i++)
-    if (g_ascii_strcasecmp (z, named[i].name) == 0)
-      {
-        *out_minutes = named[i].hours * 60;
-        return TRUE;
-      }
-  return FALSE;
-}
-
 gboolean
 mailmove_pop3_transfer_parse_date (const char *value, gint64 *out_usec)
 {
-  static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-  g_autoptr (GString) s = NULL;
-  g_auto (GStrv) tok = NULL;
-  g_autoptr (GPtrArray) w = g_ptr_array_new ();
-  g_auto (GStrv) hms = NULL;
-  g_autoptr (GDateTime) dt = NULL;
-  guint i = 0, n;
-  int depth = 0, day, month = 0, year, hour, minute, second = 0, zone = 0;
+  g_autofree char *zone = NULL;
+  gint64 wall;
+  int minutes = 0;
 
   g_return_val_if_fail (out_usec != NULL, FALSE);
-  if (value == NULL || strlen (value) > 512)
+  if (value == NULL || strlen (value) > 512 || !mailmove_message_date_split (value, &wall, &zone))
     return FALSE;
-  /* Comments dropped (nesting counted), separators turned into spaces. */
-  s = g_string_new (NULL);
-  for (const char *p = value; *p != '\0'; p++)
-    {
-      if (*p == '(')
-        depth++;
-      else if (*p == ')' && depth > 0)
-        depth--;
-      else if (depth == 0)
-        g_string_append_c (s, (*p == ',' || *p == '\t' || *p == '\r' || *p == '\n') ? ' ' : *p);
-    }
-  tok = g_strsplit (s->str, " ", -1);
-  for (char **t = tok; *t != NULL; t++)
-    if (**t != '\0')
-      g_ptr_array_add (w, *t);
-  if (w->len > 0 && g_ascii_isalpha (((char *) w->pdata[0])[0]))
-    i++; /* day of week */
-  if (w->len < i + 4 || !parse_digits (w->pdata[i], 1, 2, &day))
-    return FALSE;
-  if (strlen (w->pdata[i + 1]) >= 3)
-    for (int m = 0; m < 12; m++)
-      if (g_ascii_strncasecmp (w->pdata[i + 1], months + 3 * m, 3) == 0)
-        month = m + 1;
-  if (month == 0 || !parse_digits (w->pdata[i + 2], 2, 4, &year))
-    return FALSE;
-  if (strlen (w->pdata[i + 2]) == 2)
-    year += year < 50 ? 2000 : 1900;
-  else if (strlen (w->pdata[i + 2]) == 3)
-    year += 1900;
-  hms = g_strsplit (w->pdata[i + 3], ":", 4);
-  n = g_strv_length (hms);
-  if (n < 2 || n > 3 || !parse_digits (hms[0], 1, 2, &hour) || !parse_digits (hms[1], 2, 2, &minute)
-      || (n == 3 && !parse_digits (hms[2], 2, 2, &second)))
-    return FALSE;
-  /* An unknown zone (military letters, "-0000"-like names) means "UTC, offset unknown" (RFC 5322 §4.3). */
-  if (w->len > i + 4 && !parse_zone (w->pdata[i + 4], &zone))
-    zone = 0;
-  if (second == 60)
-    second = 59;
-  if (year < 1970 || year > 9999 || hour > 23 || minute > 59 || second > 59)
-    return FALSE;
-  dt = g_date_time_new_utc (year, month, day, hour, minute, second);
-  if (dt == NULL)
-    return FALSE;
-  *out_usec = (g_date_time_to_unix (dt) - (gint64) zone * 60) * G_USEC_PER_SEC;
+  if (wall < 0)
+    return FALSE; /* a year before 1970 is not taken for an arrival time */
+  /* Unlike identity v1 (whose rules are frozen), an arrival time wants the real offset: "JST" is +0900, and
+   * a zone that does not read counts as UTC rather than losing the date. */
+  if (zone != NULL && g_ascii_strcasecmp (zone, "JST") == 0)
+    minutes = 9 * 60;
+  else if (zone != NULL && !mailmove_message_date_zone (zone, &minutes))
+    minutes = 0;
+  *out_usec = (wall - (gint64) minutes * 60) * G_USEC_PER_SEC;
   return TRUE;
 }
 

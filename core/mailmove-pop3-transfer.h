@@ -98,7 +98,9 @@ MailmovePop3TransferResult *mailmove_pop3_transfer_run_finish (MailmovePop3Trans
 /* When the message arrived, for INTERNALDATE: the date after the last ';' of the first (topmost) Received
  * field, else the Date field; FALSE when neither parses.  @raw: the message or at least its header block. */
 gboolean mailmove_pop3_transfer_arrival_time (const guint8 *raw, gsize len, gint64 *out_usec);
-/* An RFC 5322 date-time (obsolete forms, comments, named zones) → µs since the epoch, UTC. */
+/* An RFC 5322 date-time (mailmove_message_date_split(): obsolete forms, comments) → µs since the epoch, UTC;
+ * zones as mailmove_message_date_zone() reads them, except that "JST" is +0900 and a zone that does not read
+ * counts as UTC.  FALSE before 1970 and for values over 512 bytes. */
 gboolean mailmove_pop3_transfer_parse_date (const char *value, gint64 *out_usec);
 
 G_END_DECLS

@@ -7,6 +7,8 @@
 #include "mailmove-clock.h"
 #include "mailmove-i18n.h"
 /* MAILMOVE_UNIT_HEADERS: each unit adds its header below. */
+#include "mailmove-merge-endpoints.h"
+#include "mailmove-transfer-folder-result.h"
 #include "mailmove-arrivals.h"
 #include "mailmove-advice.h"
 #include "mailmove-settings.h"

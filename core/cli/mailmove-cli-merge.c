@@ -113,6 +113,22 @@ static JsonNode *
 pop3_result_to_json (const MailmovePop3TransferResult *r)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
+  MailmoveTransferFolderResult inbox = {
+    .old_name = POP3_FOLDER,
+    .new_name = "INBOX",
+    .role = "inbox",
+    .created = FALSE,
+    .old_messages = r->old_messages,
+    .copied = r->copied,
+    .skipped_duplicate = r->skipped_duplicate,
+    .already_copied = r->already_copied,
+    .verified = r->verified,
+    .altered = r->altered,
+    .complete = pop3_is_complete (r),
+    .unchanged = r->unchanged,
+    .verdict = r->verdict,
+    .error = r->error,
+  };
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "protocol");
@@ -127,100 +143,10 @@ pop3_result_to_json (const MailmovePop3TransferResult *r)
   json_builder_add_int_value (b, r->reconnects);
   json_builder_set_member_name (b, "folders");
   json_builder_begin_array (b);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "old_name");
-  json_builder_add_string_value (b, POP3_FOLDER);
-  json_builder_set_member_name (b, "new_name");
-  json_builder_add_string_value (b, "INBOX");
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, "inbox");
-  json_builder_set_member_name (b, "created");
-  json_builder_add_boolean_value (b, FALSE);
-  json_builder_set_member_name (b, "old_messages");
-  json_builder_add_int_value (b, r->old_messages);
-  json_builder_set_member_name (b, "copied");
-  json_builder_add_int_value (b, r->copied);
-  json_builder_set_member_name (b, "skipped_duplicate");
-  json_builder_add_int_value (b, r->skipped_duplicate);
-  json_builder_set_member_name (b, "already_copied");
-  json_builder_add_int_value (b, r->already_copied);
-  json_builder_set_member_name (b, "verified");
-  json_builder_add_int_value (b, r->verified);
-  json_builder_set_member_name (b, "altered");
-  json_builder_begin_array (b);
-  for (guint k = 0; r->altered != NULL && k < r->altered->len; k++)
-    json_builder_add_string_value (b, r->altered->pdata[k]);
-  json_builder_end_array (b);
-  json_builder_set_member_name (b, "complete");
-  json_builder_add_boolean_value (b, pop3_is_complete (r));
-  json_builder_set_member_name (b, "unchanged");
-  json_builder_add_boolean_value (b, r->unchanged);
-  json_builder_set_member_name (b, "verdict");
-  json_builder_add_string_value (b, r->verdict != NULL ? r->verdict : "");
-  json_builder_set_member_name (b, "error");
-  if (r->error != NULL)
-    {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "domain");
-      json_builder_add_string_value (b, g_quark_to_string (r->error->domain));
-      json_builder_set_member_name (b, "code");
-      json_builder_add_int_value (b, r->error->code);
-      json_builder_set_member_name (b, "message");
-      json_builder_add_string_value (b, r->error->message);
-      json_builder_end_object (b);
-    }
-  else
-    json_builder_add_null_value (b);
-  json_builder_end_object (b);
+  json_builder_add_value (b, mailmove_transfer_folder_result_to_json (&inbox));
   json_builder_end_array (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
-}
-
-/* The journal's file-name part for @account: readable, and distinct for addresses that only differ in a
- * character the file name cannot hold. */
-static char *
-pair_id_for (const char *account)
-{
-  g_autofree char *lower = g_utf8_strdown (account, -1);
-  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, lower, -1);
-  GString *id = g_string_new ("imap-");
-
-  for (const char *p = lower; *p != '\0' && id->len < 96; p++)
-    {
-      if (*p == '@')
-        g_string_append (id, "_at_");
-      else if (g_ascii_isalnum (*p) || *p == '.' || *p == '-' || *p == '_')
-        g_string_append_c (id, *p);
-      else
-        g_string_append_c (id, '_');
-    }
-  g_string_append_printf (id, "-%.8s", sum);
-  return g_string_free (id, FALSE);
-}
-
-/* Fills @target from the plan's server: the old one by its first address (a pin: its name may already
- * point at the new server), the new one by its host name when it has one. */
-static gboolean
-target_for (const MailmovePlanServer *server, MailmoveProtocol protocol, gboolean pin, MailmoveProbeTarget *target,
-            char **out_address)
-{
-  const MailmovePlanEndpoint *ep = mailmove_plan_server_get_endpoint (server, protocol);
-
-  if (!server->present || ep == NULL || !ep->present)
-    return FALSE;
-  memset (target, 0, sizeof *target);
-  target->protocol = protocol;
-  target->security = ep->security;
-  target->port = ep->port;
-  target->host = server->host;
-  target->tls_name = server->tls_name;
-  if ((pin || server->host == NULL) && server->addresses->len > 0)
-    {
-      *out_address = g_inet_address_to_string (server->addresses->pdata[0]);
-      target->address = *out_address;
-    }
-  return target->host != NULL || target->address != NULL;
 }
 
 /* Prints @text (taken) indented under its folder's verdict. */
@@ -391,7 +317,10 @@ run_transfer (int argc, char **argv, gboolean verify)
       old_protocol = (imap == NULL || !imap->present) && pop != NULL && pop->present ? MAILMOVE_PROTOCOL_POP3
                                                                                       : MAILMOVE_PROTOCOL_IMAP;
     }
-  if (!target_for (mailmove_plan_get_old_server (plan), old_protocol, TRUE, &old_side.target, &old_address))
+  /* The old server by its first address (a pin: its name may already point at the new server), the new one
+   * by its host name when it has one. */
+  if (!mailmove_merge_endpoints_target (mailmove_plan_get_old_server (plan), old_protocol, TRUE, &old_side.target,
+                                        &old_address))
     {
       if (old_protocol == MAILMOVE_PROTOCOL_POP3)
         mailmove_cli_error (_("the plan names no old POP3 server to merge from"));
@@ -399,8 +328,8 @@ run_transfer (int argc, char **argv, gboolean verify)
         mailmove_cli_error (_("the plan names no old IMAP server to merge from"));
       return MAILMOVE_EXIT_USAGE;
     }
-  if (!target_for (mailmove_plan_get_new_server (plan), MAILMOVE_PROTOCOL_IMAP, FALSE, &new_side.target,
-                   &new_address))
+  if (!mailmove_merge_endpoints_target (mailmove_plan_get_new_server (plan), MAILMOVE_PROTOCOL_IMAP, FALSE,
+                                        &new_side.target, &new_address))
     {
       mailmove_cli_error (_("the plan names no new IMAP server to merge into"));
       return MAILMOVE_EXIT_USAGE;
@@ -410,7 +339,7 @@ run_transfer (int argc, char **argv, gboolean verify)
       mailmove_cli_error ("%s", error->message);
       return MAILMOVE_EXIT_USAGE;
     }
-  pair_id = pair_id_for (account);
+  pair_id = mailmove_merge_endpoints_pair_id ("imap", account);
   journal = mailmove_merge_journal_default_path (pair_id);
   if (journal == NULL)
     {

@@ -38,6 +38,20 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
           g_assert (mailmove_message_identity_is_valid (mid));
         }
+      {
+        /* Every value read as a date too (Date and Received are read so): years 1 to 9999, zones
+         * within ±99:59. */
+        g_autofree char *zone = NULL;
+        gint64 wall = 0;
+        int minutes = 0;
+
+        if (mailmove_message_date_split (value, &wall, &zone))
+          g_assert (wall >= G_GINT64_CONSTANT (-62135596800) && wall <= G_GINT64_CONSTANT (253402300799));
+        else
+          g_assert (zone == NULL);
+        if (zone != NULL && mailmove_message_date_zone (zone, &minutes))
+          g_assert (minutes >= -(99 * 60 + 59) && minutes <= 99 * 60 + 59);
+      }
     }
 
   id = mailmove_message_identity_compute (data, size, &error);

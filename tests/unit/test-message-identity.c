@@ -340,6 +340,100 @@ test_message_identity_body_digest (void **state)
 }
 
 static void
+test_message_identity_date_split_table (void **state)
+{
+  static const struct {
+    const char *text;
+    gboolean ok;
+    int y, mo, d, h, mi, s; /* the wall-clock time, read as UTC */
+    const char *zone;
+  } cases[] = {
+    { "Mon, 23 Nov 2026 20:00:00 +0900", TRUE, 2026, 11, 23, 20, 0, 0, "+0900" },
+    { "23 Nov 2026 20:00 +0900", TRUE, 2026, 11, 23, 20, 0, 0, "+0900" },
+    { "Mon, 23 Nov 2026 20:00:00", TRUE, 2026, 11, 23, 20, 0, 0, NULL },
+    { "Mon,\r\n 23 Nov (a \\) comment) 2026\t20:00:00 JST (x)", TRUE, 2026, 11, 23, 20, 0, 0, "JST" },
+    { "23 NOVEMBER 26 20:00:00 GMT", TRUE, 2026, 11, 23, 20, 0, 0, "GMT" },
+    { "23 Nov 99 20:00:00 GMT", TRUE, 1999, 11, 23, 20, 0, 0, "GMT" },
+    { "23 Nov 126 20:00:00 GMT", TRUE, 2026, 11, 23, 20, 0, 0, "GMT" },
+    { "31 Dec 2026 23:59:60 +0000", TRUE, 2026, 12, 31, 23, 59, 59, "+0000" },
+    { "1 Jan 1969 00:00:00 +0000", TRUE, 1969, 1, 1, 0, 0, 0, "+0000" },
+    /* bad input */
+    { "", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "Mon", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "30 Feb 2026 10:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 No 2026 10:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 Nov 0000 10:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 Nov 2026 24:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 Nov 2026 10:00:61 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 Nov 2026 10:00:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 Nov 2026 10:0 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "003 Nov 2026 10:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+    { "3 Nov 2026 (10:00:00 +0000", FALSE, 0, 0, 0, 0, 0, 0, NULL },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      static char stale[] = "stale"; /* *out_zone is set on every return */
+      char *zone = stale;
+      gint64 wall = -1;
+      gboolean ok = mailmove_message_date_split (cases[i].text, &wall, &zone);
+
+      assert_ptr_not_equal (zone, stale);
+      if (ok != cases[i].ok)
+        fail_msg ("case %zu (%s): %d", i, cases[i].text, ok);
+      if (!ok)
+        {
+          assert_null (zone);
+          continue;
+        }
+      assert_int_equal (wall * G_USEC_PER_SEC, mailmove_test_time (cases[i].y, cases[i].mo, cases[i].d, cases[i].h,
+                                                                   cases[i].mi, cases[i].s));
+      assert_string_equal (zone != NULL ? zone : "(none)", cases[i].zone != NULL ? cases[i].zone : "(none)");
+      g_free (zone);
+    }
+  {
+    gint64 wall = 0;
+
+    assert_false (mailmove_message_date_split (NULL, &wall, NULL));
+    assert_true (mailmove_message_date_split ("1 Jan 1970 00:00:00 +0100", &wall, NULL));
+    assert_int_equal (wall, 0);
+  }
+}
+
+static void
+test_message_identity_date_zone_table (void **state)
+{
+  static const struct {
+    const char *zone;
+    gboolean ok;
+    int minutes;
+  } cases[] = {
+    { "+0000", TRUE, 0 },    { "+0900", TRUE, 540 }, { "-0130", TRUE, -90 }, { "+1359", TRUE, 839 },
+    { "GMT", TRUE, 0 },      { "ut", TRUE, 0 },      { "Z", TRUE, 0 },       { "EST", TRUE, -300 },
+    { "pdt", TRUE, -420 },   { "JST", TRUE, 0 },     { "A", TRUE, 0 },       { "CEST", TRUE, 0 },
+    /* bad input */
+    { "", FALSE, 0 },        { "+0960", FALSE, 0 },  { "+900", FALSE, 0 },   { "+09000", FALSE, 0 },
+    { "0900", FALSE, 0 },    { "+09:00", FALSE, 0 }, { "GMT+9", FALSE, 0 },  { "\"", FALSE, 0 },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      int minutes = 12345;
+      gboolean ok = mailmove_message_date_zone (cases[i].zone, &minutes);
+
+      if (ok != cases[i].ok)
+        fail_msg ("case %zu (%s): %d", i, cases[i].zone, ok);
+      if (ok)
+        assert_int_equal (minutes, cases[i].minutes);
+    }
+  {
+    int minutes = 0;
+
+    assert_false (mailmove_message_date_zone (NULL, &minutes));
+  }
+}
+
+static void
 test_message_identity_is_valid (void **state)
 {
   assert_true (mailmove_message_identity_is_valid ("mid:<a@example.jp>"));
@@ -370,6 +464,8 @@ main (void)
     cmocka_unit_test (test_message_identity_bad_input),
     cmocka_unit_test (test_message_identity_body_digest),
     cmocka_unit_test (test_message_identity_is_valid),
+    cmocka_unit_test (test_message_identity_date_split_table),
+    cmocka_unit_test (test_message_identity_date_zone_table),
   };
 
   return cmocka_run_group_tests_name ("message-identity", tests, NULL, NULL);

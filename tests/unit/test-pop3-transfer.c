@@ -22,6 +22,7 @@ test_pop3_transfer_parse_date_table (void **state)
     { "Tue, 3 Nov 2026 10:00:00 X", TRUE, 2026, 11, 3, 10, 0, 0 },  /* unknown zone: UTC */
     { "Tue, 3 Nov 2026 23:59:60 +0000", TRUE, 2026, 11, 3, 23, 59, 59 },
     { "Tue,\r\n 3 Nov 2026\t10:00:00 +0000", TRUE, 2026, 11, 3, 10, 0, 0 },
+    { "Tue, 3 Nov 2026 10:00:00 (a \\) b) +0900", TRUE, 2026, 11, 3, 1, 0, 0 }, /* escaped ")" in a comment */
     /* bad input */
     { "", FALSE, 0, 0, 0, 0, 0, 0 },
     { "Tue", FALSE, 0, 0, 0, 0, 0, 0 },
