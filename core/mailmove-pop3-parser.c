@@ -143,7 +143,8 @@ next_line (MailmovePop3Parser *self)
 {
   const guint8 *start = self->buf->data + self->pos;
   gsize avail = self->buf->len - self->pos;
-  const guint8 *nl = memchr (start, '\n', avail);
+  /* An empty GByteArray's data may be NULL, and memchr (NULL, …, 0) is undefined behaviour. */
+  const guint8 *nl = avail > 0 ? memchr (start, '\n', avail) : NULL;
   /* inside multi-line data the line is message bytes: no excerpt of it */
   gsize shown = self->current != NULL ? 0 : avail;
 
