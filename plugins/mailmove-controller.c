@@ -274,22 +274,8 @@ mailmove_controller_jitter_ms (guint seconds, double random)
 char *
 mailmove_controller_pair_id (MailmoveClient client, const char *address)
 {
-  g_autofree char *lower = g_utf8_strdown (address != NULL ? address : "", -1);
-  g_autofree char *sum = g_compute_checksum_for_string (G_CHECKSUM_SHA256, lower, -1);
-  GString *id = g_string_new (mailmove_client_to_string (client));
-
-  g_string_append_c (id, '-');
-  for (const char *p = lower; *p != '\0' && id->len < 96; p++)
-    {
-      if (*p == '@')
-        g_string_append (id, "_at_");
-      else if (g_ascii_isalnum (*p) || *p == '.' || *p == '-' || *p == '_')
-        g_string_append_c (id, *p);
-      else
-        g_string_append_c (id, '_');
-    }
-  g_string_append_printf (id, "-%.8s", sum);
-  return g_string_free (id, FALSE);
+  /* The same journal name rule as `mailmove merge`, so a journal is found again by either. */
+  return mailmove_merge_endpoints_pair_id (mailmove_client_to_string (client), address);
 }
 
 char *
@@ -633,23 +619,10 @@ static gboolean
 new_target (PairRun *run, MailmoveProtocol protocol, MailmoveProbeTarget *target, char **out_address)
 {
   MailmovePlan *plan = plan_for_run (run);
-  const MailmovePlanServer *news = plan != NULL ? mailmove_plan_get_new_server (plan) : NULL;
-  const MailmovePlanEndpoint *ep = news != NULL ? mailmove_plan_server_get_endpoint (news, protocol) : NULL;
 
   memset (target, 0, sizeof *target);
-  if (news == NULL || ep == NULL || !ep->present)
-    return FALSE;
-  target->protocol = protocol;
-  target->security = ep->security;
-  target->port = ep->port;
-  target->host = news->host;
-  target->tls_name = news->tls_name;
-  if (news->host == NULL && news->addresses->len > 0)
-    {
-      *out_address = g_inet_address_to_string (g_ptr_array_index (news->addresses, 0));
-      target->address = *out_address;
-    }
-  return target->host != NULL || target->address != NULL;
+  return plan != NULL
+         && mailmove_merge_endpoints_target (mailmove_plan_get_new_server (plan), protocol, FALSE, target, out_address);
 }
 
 /* ------------------------------------------------------------------------------------------------ */
