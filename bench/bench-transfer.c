@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/resource.h>
 
@@ -36,16 +37,43 @@ typedef struct {
   guint progress_calls;
   gint64 last_progress;    /* µs after start */
   GString *trace;          /* (nullable) "gap_ms@at_ms(+since_progress_ms)" for each long gap */
+  int schedstat_fd;        /* /proc/thread-self/schedstat of the main loop's thread, -1 when not readable */
+  guint64 last_run_ns;     /* its CPU time and run-queue wait at the last tick */
+  guint64 last_wait_ns;
+  guint64 max_gap_run_ns;  /* of the longest gap: running, and runnable but waiting for a CPU */
+  guint64 max_gap_wait_ns;
 } Pass;
+
+/* The thread's time on a CPU and its time runnable but waiting for one (schedstat): a stall with the
+ * thread waiting on the run queue is CPU contention; one where it ran is work on the main loop. */
+static gboolean
+read_schedstat (int fd, guint64 *run_ns, guint64 *wait_ns)
+{
+  char buf[128];
+  ssize_t n;
+
+  if (fd < 0 || (n = pread (fd, buf, sizeof buf - 1, 0)) <= 0)
+    return FALSE;
+  buf[n] = '\0';
+  return sscanf (buf, "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, run_ns, wait_ns) == 2;
+}
 
 static gboolean
 heartbeat (gpointer user_data)
 {
   Pass *pass = user_data;
   gint64 now = g_get_monotonic_time ();
+  guint64 run_ns = 0, wait_ns = 0;
+  gboolean have_stat = read_schedstat (pass->schedstat_fd, &run_ns, &wait_ns);
 
   if (pass->last_tick != 0 && now - pass->last_tick > pass->max_gap)
-    pass->max_gap = now - pass->last_tick;
+    {
+      pass->max_gap = now - pass->last_tick;
+      pass->max_gap_run_ns = have_stat ? run_ns - pass->last_run_ns : 0;
+      pass->max_gap_wait_ns = have_stat ? wait_ns - pass->last_wait_ns : 0;
+    }
+  pass->last_run_ns = run_ns;
+  pass->last_wait_ns = wait_ns;
   if (pass->trace != NULL && pass->last_tick != 0 && now - pass->last_tick > TRACE_GAP_US)
     g_string_append_printf (pass->trace, " %.1f@%.0f(+%.0f)", (now - pass->last_tick) / 1000.0,
                             (pass->last_tick - pass->start) / 1000.0,
@@ -215,7 +243,10 @@ main (int argc, char **argv)
    * for the stall figure). */
   {
     Pass idle = { 0 };
-    guint source = g_timeout_add (HEARTBEAT_MS, heartbeat, &idle);
+    guint source;
+
+    idle.schedstat_fd = -1;
+    source = g_timeout_add (HEARTBEAT_MS, heartbeat, &idle);
 
     idle.loop = g_main_loop_new (NULL, FALSE);
     g_timeout_add_once (1000, quit_loop, idle.loop);
@@ -231,10 +262,11 @@ main (int argc, char **argv)
       Pass pass = { 0 };
       guint source;
       gint64 start, end;
-      guint copied;
+      guint copied, verified;
       double seconds;
 
       pass.loop = g_main_loop_new (NULL, FALSE);
+      pass.schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
       mailmove_transfer_set_progress_func (transfer, on_progress, &pass, NULL);
       if (g_getenv ("MAILMOVE_BENCH_TRACE") != NULL)
         pass.trace = g_string_new (NULL);
@@ -253,15 +285,21 @@ main (int argc, char **argv)
           return 1;
         }
       copied = mailmove_transfer_result_get_copied (pass.result);
+      verified = 0;
+      for (guint i = 0; i < mailmove_transfer_result_get_n_folders (pass.result); i++)
+        verified += mailmove_transfer_result_get_folder (pass.result, i)->verified;
       seconds = (double) (end - start) / G_USEC_PER_SEC;
-      printf ("pass=%d copied=%u seconds=%.3f msgs_per_s=%.1f complete=%s altered=%u reconnects=%u "
-              "stall_ms=%.2f ticks=%" G_GUINT64_FORMAT " progress=%u\n",
-              p, copied, seconds, seconds > 0 ? copied / seconds : 0.0,
+      printf ("pass=%d copied=%u verified=%u seconds=%.3f msgs_per_s=%.1f complete=%s altered=%u reconnects=%u "
+              "stall_ms=%.2f stall_runq_ms=%.2f stall_running_ms=%.2f ticks=%" G_GUINT64_FORMAT " progress=%u\n",
+              p, copied, verified, seconds, seconds > 0 ? copied / seconds : 0.0,
               mailmove_transfer_result_is_complete (pass.result) ? "yes" : "no",
               mailmove_transfer_result_get_n_altered (pass.result),
               mailmove_transfer_result_get_n_reconnects (pass.result),
               pass.max_gap > HEARTBEAT_MS * 1000 ? (double) (pass.max_gap - HEARTBEAT_MS * 1000) / 1000.0 : 0.0,
+              (double) pass.max_gap_wait_ns / 1e6, (double) pass.max_gap_run_ns / 1e6,
               pass.ticks, pass.progress_calls);
+      if (pass.schedstat_fd >= 0)
+        close (pass.schedstat_fd);
       fflush (stdout);
       if (pass.trace != NULL)
         {

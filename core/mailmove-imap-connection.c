@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <glib/gi18n-lib.h>
 
 #include "mailmove-imap-connection.h"
@@ -18,6 +20,7 @@ G_DEFINE_QUARK (mailmove-imap-connection-error-quark, mailmove_imap_connection_e
 typedef struct {
   GBytes *data;
   gboolean wait;
+  gboolean held;           /* not written before mailmove_imap_connection_release_end() */
 } Chunk;
 
 typedef struct {
@@ -50,6 +53,7 @@ struct _MailmoveImapConnection {
   GCancellable *io_cancellable;
 
   GQueue write_queue;      /* Pending not fully written, in order */
+  gboolean hold_next_end;  /* the next command queued keeps its final CRLF back */
   GQueue in_flight;        /* Pending written (or being written), awaiting their tagged reply */
   gboolean writing;
   gboolean waiting_continuation;
@@ -431,6 +435,16 @@ dispatch (MailmoveImapConnection *self, MailmoveImapResponse *r)
       Pending *head = g_queue_peek_head (&self->in_flight);
       MailmoveImapDataKind dk = mailmove_imap_response_get_data_kind (r);
 
+      /* FETCH data goes to the oldest command in flight that collects untagged data: a server may run a UID
+       * FETCH while an APPEND sent before it is still being stored (Dovecot does), and an APPEND has no
+       * FETCH data of its own. */
+      if (dk == MAILMOVE_IMAP_DATA_FETCH && head != NULL && head->untagged == NULL)
+        for (GList *l = self->in_flight.head; l != NULL; l = l->next)
+          if (((Pending *) l->data)->untagged != NULL)
+            {
+              head = l->data;
+              break;
+            }
       if (dk == MAILMOVE_IMAP_DATA_CAPABILITY)
         set_caps (self, mailmove_imap_response_get_capabilities (r));
       if (mailmove_imap_response_get_condition (r) == MAILMOVE_IMAP_CONDITION_BYE)
@@ -586,7 +600,10 @@ pump_writes (MailmoveImapConnection *self)
 
       if (p == NULL)
         break;
-      c = p->chunks->pdata[p->next_chunk++];
+      c = p->chunks->pdata[p->next_chunk];
+      if (c->held)
+        break;
+      p->next_chunk++;
       data = g_bytes_get_data (c->data, &len);
       g_byte_array_append (self->out, data, len);
       if (p->next_chunk == p->chunks->len)
@@ -764,6 +781,27 @@ mailmove_imap_connection_command_async (MailmoveImapConnection *self, MailmoveIm
       c->data = g_bytes_ref (mc->data);
       c->wait = mc->wait_continuation;
       g_ptr_array_add (chunks, c);
+    }
+  if (self->hold_next_end && chunks->len > 0)
+    {
+      Chunk *last = chunks->pdata[chunks->len - 1];
+      gsize len = g_bytes_get_size (last->data);
+
+      self->hold_next_end = FALSE;
+      if (len == 2 && !last->wait)
+        last->held = TRUE;  /* the CRLF after the last literal */
+      else if (len > 2 && !last->wait
+               && memcmp ((const char *) g_bytes_get_data (last->data, NULL) + len - 2, "\r\n", 2) == 0)
+        {
+          Chunk *end = g_new0 (Chunk, 1);
+          GBytes *head = g_bytes_new_from_bytes (last->data, 0, len - 2);
+
+          g_bytes_unref (last->data);
+          last->data = head;
+          end->data = g_bytes_new_static ("\r\n", 2);
+          end->held = TRUE;
+          g_ptr_array_add (chunks, end);
+        }
     }
   name = chunks->len > 0 ? name_of (((Chunk *) chunks->pdata[0])->data, mailmove_imap_command_get_tag (command))
                          : g_strdup ("?");
@@ -963,6 +1001,25 @@ code_for_tls_error (const GError *error)
     }
 }
 
+/* Every write is a whole command (or a gathered run of them): Nagle's algorithm would only hold a short one
+ * (a read-back FETCH behind an APPEND's literal) back until the server acknowledged the bytes before. */
+static void
+set_no_delay (GIOStream *stream)
+{
+  g_autoptr (GIOStream) base = NULL;
+  GSocket *socket;
+
+  if (G_IS_TLS_CONNECTION (stream))
+    g_object_get (stream, "base-io-stream", &base, NULL);
+  else
+    base = g_object_ref (stream);
+  if (!G_IS_SOCKET_CONNECTION (base))
+    return;
+  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
+  if (g_socket_get_family (socket) == G_SOCKET_FAMILY_IPV4 || g_socket_get_family (socket) == G_SOCKET_FAMILY_IPV6)
+    (void) g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+}
+
 static void
 tls_connected (GObject *source, GAsyncResult *res, gpointer user_data)
 {
@@ -991,6 +1048,7 @@ tls_connected (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
   self->stream = stream;
+  set_no_delay (stream);
   if (self->security == MAILMOVE_SECURITY_TLS)
     {
       self->awaiting_greeting = TRUE;
@@ -1270,6 +1328,29 @@ mailmove_imap_connection_append_async (MailmoveImapConnection *self, const char 
                                             g_object_ref (task));
   g_ptr_array_unref (cmds);
   g_object_unref (task);
+}
+
+void
+mailmove_imap_connection_hold_next_end (MailmoveImapConnection *self)
+{
+  g_return_if_fail (MAILMOVE_IS_IMAP_CONNECTION (self));
+  self->hold_next_end = TRUE;
+}
+
+void
+mailmove_imap_connection_release_end (MailmoveImapConnection *self)
+{
+  g_return_if_fail (MAILMOVE_IS_IMAP_CONNECTION (self));
+  self->hold_next_end = FALSE;
+  for (GList *l = self->write_queue.head; l != NULL; l = l->next)
+    {
+      Pending *p = l->data;
+
+      for (guint i = p->next_chunk; i < p->chunks->len; i++)
+        ((Chunk *) p->chunks->pdata[i])->held = FALSE;
+    }
+  if (!self->closed)
+    pump_writes (self);
 }
 
 GArray *

@@ -131,6 +131,12 @@ void mailmove_imap_connection_append_async (MailmoveImapConnection *self,
                                             GCancellable *cancellable,
                                             GAsyncReadyCallback callback,
                                             gpointer user_data);
+/* The next command queued on @self goes out without its final CRLF until mailmove_imap_connection_release_end():
+ * for a MULTIAPPEND the server receives and stores the messages meanwhile but commits them (assigns their UIDs)
+ * only then, so batches appended over two connections keep their order. */
+void mailmove_imap_connection_hold_next_end (MailmoveImapConnection *self);
+void mailmove_imap_connection_release_end (MailmoveImapConnection *self);
+
 /* (element-type guint32) the new UIDs, or NULL with @error. */
 GArray *mailmove_imap_connection_append_finish (MailmoveImapConnection *self, GAsyncResult *result,
                                                 gsize *out_n_appended, GError **error);

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "mailmove-transfer.h"
+#include "mailmove-transfer-folder-result.h"
 #include "mailmove-imap-connection.h"
 #include "mailmove-imap-utf7.h"
 #include "mailmove-merge-journal.h"
@@ -33,6 +34,10 @@ G_DEFINE_QUARK (mailmove-transfer-error-quark, mailmove_transfer_error)
 /* Body bytes fetched with the header when a message has no usable Message-ID (the digest needs 1 KiB of
  * normalised body; message-identity.h asks for 4 KiB). */
 #define IDENTITY_BODY_PREFIX 4096
+/* A batch also ends at this many bytes (at least one message): up to four batches are held at once (one
+ * being fetched, one being sent, one being stored, one being read back), so large messages do not multiply
+ * into hundreds of megabytes. */
+#define BATCH_BYTES (8 * 1024 * 1024)
 
 /* ==== pure helpers ============================================================================ */
 
@@ -280,58 +285,7 @@ mailmove_transfer_result_to_json (const MailmoveTransferResult *result)
   json_builder_set_member_name (b, "folders");
   json_builder_begin_array (b);
   for (guint i = 0; i < result->folders->len; i++)
-    {
-      MailmoveTransferFolderResult *f = result->folders->pdata[i];
-
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "old_name");
-      json_builder_add_string_value (b, f->old_name);
-      json_builder_set_member_name (b, "new_name");
-      json_builder_add_string_value (b, f->new_name);
-      json_builder_set_member_name (b, "role");
-      if (f->role != NULL)
-        json_builder_add_string_value (b, f->role);
-      else
-        json_builder_add_null_value (b);
-      json_builder_set_member_name (b, "created");
-      json_builder_add_boolean_value (b, f->created);
-      json_builder_set_member_name (b, "old_messages");
-      json_builder_add_int_value (b, f->old_messages);
-      json_builder_set_member_name (b, "copied");
-      json_builder_add_int_value (b, f->copied);
-      json_builder_set_member_name (b, "skipped_duplicate");
-      json_builder_add_int_value (b, f->skipped_duplicate);
-      json_builder_set_member_name (b, "already_copied");
-      json_builder_add_int_value (b, f->already_copied);
-      json_builder_set_member_name (b, "verified");
-      json_builder_add_int_value (b, f->verified);
-      json_builder_set_member_name (b, "altered");
-      json_builder_begin_array (b);
-      for (guint k = 0; k < f->altered->len; k++)
-        json_builder_add_string_value (b, f->altered->pdata[k]);
-      json_builder_end_array (b);
-      json_builder_set_member_name (b, "complete");
-      json_builder_add_boolean_value (b, f->complete);
-      json_builder_set_member_name (b, "unchanged");
-      json_builder_add_boolean_value (b, f->unchanged);
-      json_builder_set_member_name (b, "verdict");
-      json_builder_add_string_value (b, f->verdict != NULL ? f->verdict : "");
-      json_builder_set_member_name (b, "error");
-      if (f->error != NULL)
-        {
-          json_builder_begin_object (b);
-          json_builder_set_member_name (b, "domain");
-          json_builder_add_string_value (b, g_quark_to_string (f->error->domain));
-          json_builder_set_member_name (b, "code");
-          json_builder_add_int_value (b, f->error->code);
-          json_builder_set_member_name (b, "message");
-          json_builder_add_string_value (b, f->error->message);
-          json_builder_end_object (b);
-        }
-      else
-        json_builder_add_null_value (b);
-      json_builder_end_object (b);
-    }
+    json_builder_add_value (b, mailmove_transfer_folder_result_to_json (result->folders->pdata[i]));
   json_builder_end_array (b);
   json_builder_end_object (b);
   return json_builder_get_root (b);
@@ -521,6 +475,7 @@ typedef struct {
   GCancellable *cancellable;
   Side old_side;
   Side new_side;
+  Side new_side2;               /* a second session on the new server: batches alternate between the two */
   MailmoveMergeJournal *journal;
   JsonObject *sync;             /* "folders" → name → state */
   MailmoveTransferResult *result;
@@ -972,9 +927,10 @@ fetching_free (Fetching *f)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Fetching, fetching_free)
 
-/* Sends UID FETCH of @uids (NULL: 1:*) with @items ("(…)"), in pipelined chunks. */
+/* Sends UID FETCH of @uids (NULL: 1:*) with @items ("(…)"), in pipelined chunks; the untagged data goes
+ * into @collect (nullable: an array of the Fetching's own). */
 static Fetching *
-fetch_start (Pass *p, Side *s, const guint32 *uids, gsize n_uids, const char *items)
+fetch_start (Pass *p, Side *s, const guint32 *uids, gsize n_uids, const char *items, GPtrArray *collect)
 {
   Fetching *f = g_new0 (Fetching, 1);
   gsize n_chunks = uids == NULL ? 1 : (n_uids + LISTING_CHUNK - 1) / LISTING_CHUNK;
@@ -982,7 +938,8 @@ fetch_start (Pass *p, Side *s, const guint32 *uids, gsize n_uids, const char *it
 
   f->pass = p;
   f->side = s;
-  f->got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
+  f->got = collect != NULL ? g_ptr_array_ref (collect)
+                           : g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
   f->slots = g_new0 (GAsyncResult *, MAX (n_chunks, 1));
   for (gsize c = 0; c < n_chunks; c++)
     {
@@ -1058,7 +1015,7 @@ fetch_uids (Pass *p, Side *s, const guint32 *uids, gsize n_uids, const char *ite
 
   if (uids != NULL && n_uids == 0)
     return TRUE;
-  f = fetch_start (p, s, uids, n_uids, items);
+  f = fetch_start (p, s, uids, n_uids, items, NULL);
   if (!fetch_wait (p, f, error))
     return FALSE;
   for (guint i = 0; i < f->got->len; i++)
@@ -1461,9 +1418,9 @@ batch_fetch_start (Pass *p, GArray *old_entries, const guint32 *uids, gsize n)
       g_array_append_val (binary && e != NULL && !e->encoded ? bf->bin_uids : plain, uids[i]);
     }
   if (bf->bin_uids->len > 0)
-    bf->bin = fetch_start (p, &p->old_side, (guint32 *) bf->bin_uids->data, bf->bin_uids->len, "(UID BINARY.PEEK[])");
+    bf->bin = fetch_start (p, &p->old_side, (guint32 *) bf->bin_uids->data, bf->bin_uids->len, "(UID BINARY.PEEK[])", NULL);
   if (plain->len > 0)
-    bf->plain = fetch_start (p, &p->old_side, (guint32 *) plain->data, plain->len, "(UID BODY.PEEK[])");
+    bf->plain = fetch_start (p, &p->old_side, (guint32 *) plain->data, plain->len, "(UID BODY.PEEK[])", NULL);
   return bf;
 }
 
@@ -1504,27 +1461,62 @@ typedef struct {
   guint64 sent_size;
 } Appended;
 
-/* Appends one batch whose bodies are in @bodies: journal begin, APPEND, journal done.  Returns FALSE with
- * @error on a connection error or a refused APPEND. */
-static gboolean
-copy_batch (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, const guint32 *uids, gsize n,
-            GHashTable *bodies, GArray *appended, MailmoveTransferFolderResult *fr, GError **error)
-{
-  g_autoptr (GArray) records = g_array_new (FALSE, TRUE, sizeof (MailmoveMergeJournalRecord));
-  g_autoptr (GArray) msgs = g_array_new (FALSE, TRUE, sizeof (MailmoveImapAppendMessage));
-  g_autoptr (GArray) sent_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autoptr (GArray) new_uids = NULL;
-  GAsyncResult *res = NULL;
-  gsize n_ok = 0;
-  GError *local = NULL;
-  guint32 uidnext_before = p->new_side.selected_uidnext;
+/* One batch on its way to the new server: its journal intents, the APPEND in flight, its result. */
+typedef struct {
+  Pass *pass;
+  GArray *records;       /* (element-type MailmoveMergeJournalRecord) the `begin` intents, in APPEND order */
+  GArray *sent_uids;     /* old UIDs, the same order */
+  GArray *sizes;         /* guint64 bytes sent, the same order */
+  GArray *msgs;          /* (element-type MailmoveImapAppendMessage) borrowing @bodies */
+  GHashTable *bodies;    /* uid → GBytes, kept until the server answered */
+  GAsyncResult *res;     /* the APPEND's result once it came */
+  Side *side;            /* the new-server session it goes through */
+  MailmoveImapConnection *release; /* (nullable) the session whose held batch follows this one */
+  gboolean sent;
+  guint progress;        /* messages of the folder's copy list up to and including this batch */
+} AppendJob;
 
+static void
+append_job_free (AppendJob *j)
+{
+  if (j == NULL)
+    return;
+  /* A reply still due writes into j->res: wait for it (a failed connection answers at once). */
+  if (j->sent)
+    wait_result (j->pass, &j->res);
+  g_clear_object (&j->res);
+  g_clear_object (&j->release);
+  g_array_unref (j->records);
+  g_array_unref (j->sent_uids);
+  g_array_unref (j->sizes);
+  g_array_unref (j->msgs);
+  g_hash_table_unref (j->bodies);
+  g_free (j);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AppendJob, append_job_free)
+
+/* Prepares one batch whose bodies are in @bodies (taken): the journal intents and the messages to append.
+ * Messages expunged meanwhile (no body) are left out. */
+static AppendJob *
+append_job_new (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, const guint32 *uids, gsize n,
+                GHashTable *bodies)
+{
+  AppendJob *j = g_new0 (AppendJob, 1);
+
+  j->pass = p;
+  j->records = g_array_new (FALSE, TRUE, sizeof (MailmoveMergeJournalRecord));
+  j->sent_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  j->sizes = g_array_new (FALSE, FALSE, sizeof (guint64));
+  j->msgs = g_array_new (FALSE, TRUE, sizeof (MailmoveImapAppendMessage));
+  j->bodies = bodies;
   for (gsize i = 0; i < n; i++)
     {
       Entry *e = find_entry (old_entries, uids[i]);
       GBytes *body = g_hash_table_lookup (bodies, GUINT_TO_POINTER (uids[i]));
       MailmoveMergeJournalRecord rec = { 0 };
       MailmoveImapAppendMessage msg = { 0 };
+      guint64 size;
 
       if (e == NULL || body == NULL || e->body_digest == NULL)
         continue; /* expunged meanwhile: nothing to copy */
@@ -1534,30 +1526,69 @@ copy_batch (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, con
       rec.uid = e->uid;
       rec.identity = e->identity;
       rec.body_digest = e->body_digest;
-      g_array_append_val (records, rec);
+      g_array_append_val (j->records, rec);
       msg.data = body;
       msg.flags = (const char *const *) e->flags;
       msg.internaldate = e->internaldate;
-      g_array_append_val (msgs, msg);
-      g_array_append_val (sent_uids, e->uid);
+      g_array_append_val (j->msgs, msg);
+      g_array_append_val (j->sent_uids, e->uid);
+      size = g_bytes_get_size (body);
+      g_array_append_val (j->sizes, size);
     }
-  if (msgs->len == 0)
-    return TRUE;
-  /* Intent first: after a crash from here on, the next pass checks the new side before copying again. */
-  if (!mailmove_merge_journal_write (p->journal, (MailmoveMergeJournalRecord *) records->data, records->len, &local))
+  return j;
+}
+
+static void
+append_job_answered (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  AppendJob *j = user_data;
+
+  j->res = g_object_ref (res);
+  /* The next batch, stored meanwhile by the other session, may commit now: it keeps its place after this one
+   * (whatever this one's answer: a refusal must not leave it waiting). */
+  if (j->release != NULL)
+    mailmove_imap_connection_release_end (j->release);
+  g_clear_object (&j->release);
+}
+
+/* Sends the batch's APPEND (MULTIAPPEND + LITERAL+ …) through its session, behind whatever that session has
+ * queued.  With @before (the batch before, nullable) still unanswered on the other session, the MULTIAPPEND's
+ * final CRLF is held back until that answer: the server stores this batch meanwhile (the costly part, in a
+ * process of its own) and commits it after the one before, so the copies keep their order.  Its intents must
+ * be in the journal already. */
+static void
+append_job_send (Pass *p, FolderMap *m, AppendJob *j, AppendJob *before)
+{
+  j->sent = TRUE;
+  if (before != NULL && before->res == NULL && before->side != j->side
+      && mailmove_imap_connection_has_capability (j->side->conn, "MULTIAPPEND"))
     {
-      g_set_error (error, MAILMOVE_TRANSFER_ERROR, MAILMOVE_TRANSFER_ERROR_JOURNAL, "%s", local->message);
-      g_error_free (local);
-      return FALSE;
+      mailmove_imap_connection_hold_next_end (j->side->conn);
+      before->release = g_object_ref (j->side->conn);
     }
-  mailmove_imap_connection_append_async (p->new_side.conn, m->new_utf8, (MailmoveImapAppendMessage *) msgs->data,
-                                         msgs->len, use_binary (p), p->cancellable, store_result, &res);
-  new_uids = mailmove_imap_connection_append_finish (p->new_side.conn, wait_result (p, &res), &n_ok, &local);
-  g_object_unref (res);
+  mailmove_imap_connection_append_async (j->side->conn, m->new_utf8, (MailmoveImapAppendMessage *) j->msgs->data,
+                                         j->msgs->len, use_binary (p), p->cancellable, append_job_answered, j);
+}
+
+/* Waits for the batch's APPEND and takes its result: the copies' UIDs (APPENDUID, else found by identity
+ * from the UIDNEXT seen before), a `done` record for each confirmed copy into @done (written with the next
+ * batch's intents, or at the end of the folder), the copies into @appended for the read-back.  Returns FALSE
+ * with @error on a connection error or a refused APPEND (the confirmed leading copies are recorded all the
+ * same; the rest stay in doubt, checked on the new server by the next pass). */
+static gboolean
+append_job_resolve (Pass *p, AppendJob *j, GArray *old_entries, GArray *done, GArray *appended,
+                    MailmoveTransferFolderResult *fr, GError **error)
+{
+  g_autoptr (GArray) new_uids = NULL;
+  gsize n_ok = 0;
+  GError *local = NULL;
+  guint32 uidnext_before = p->new_side.selected_uidnext;
+
+  new_uids = mailmove_imap_connection_append_finish (j->side->conn, wait_result (p, &j->res), &n_ok, &local);
   if (new_uids == NULL)
     {
       /* Only the leading ones that the server confirmed are done; the rest stay in doubt (checked next pass). */
-      n_ok = MIN (n_ok, (gsize) msgs->len);
+      n_ok = MIN (n_ok, (gsize) j->msgs->len);
       new_uids = g_array_new (FALSE, TRUE, sizeof (guint32));
       g_array_set_size (new_uids, n_ok);
     }
@@ -1574,7 +1605,7 @@ copy_batch (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, con
 
           for (guint i = 0; i < n_ok; i++)
             {
-              Entry *e = find_entry (old_entries, g_array_index (sent_uids, guint32, i));
+              Entry *e = find_entry (old_entries, g_array_index (j->sent_uids, guint32, i));
 
               while (k < fresh->len && g_strcmp0 (g_array_index (fresh, Entry, k).identity, e->identity) != 0)
                 k++;
@@ -1585,9 +1616,9 @@ copy_batch (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, con
         }
       else if (is_connection_error (ferr))
         {
+          /* The confirmed copies are still done, whatever their UIDs. */
           g_clear_error (&local);
-          g_propagate_error (error, ferr);
-          return FALSE;
+          local = ferr;
         }
       else
         g_error_free (ferr);
@@ -1595,46 +1626,54 @@ copy_batch (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, con
   for (guint i = 0; i < n_ok; i++)
     if (g_array_index (new_uids, guint32, i) >= uidnext_before && uidnext_before != 0)
       uidnext_before = g_array_index (new_uids, guint32, i) + 1;
-  {
-    g_autoptr (GArray) done = g_array_new (FALSE, TRUE, sizeof (MailmoveMergeJournalRecord));
-    GError *jerr = NULL;
-
-    for (guint i = 0; i < n_ok; i++)
-      {
-        MailmoveMergeJournalRecord rec = g_array_index (records, MailmoveMergeJournalRecord, i);
-
-        rec.op = MAILMOVE_MERGE_JOURNAL_DONE_RECORD;
-        rec.body_digest = NULL;
-        rec.new_uid = g_array_index (new_uids, guint32, i);
-        g_array_append_val (done, rec);
-      }
-    if (done->len > 0
-        && !mailmove_merge_journal_write (p->journal, (MailmoveMergeJournalRecord *) done->data, done->len, &jerr))
-      {
-        g_clear_error (&local);
-        g_set_error (error, MAILMOVE_TRANSFER_ERROR, MAILMOVE_TRANSFER_ERROR_JOURNAL, "%s", jerr->message);
-        g_error_free (jerr);
-        return FALSE;
-      }
-  }
-  fr->copied += n_ok;
-  /* Known only when every copy's UID is: else the next batch cannot look for its copies by UID. */
-  p->new_side.selected_uidnext = n_ok == msgs->len && (n_ok == 0 || g_array_index (new_uids, guint32, n_ok - 1) != 0)
-                                 ? uidnext_before : 0;
   for (guint i = 0; i < n_ok; i++)
     {
-      Appended a = { g_array_index (sent_uids, guint32, i), g_array_index (new_uids, guint32, i), 0 };
-      GBytes *body = g_hash_table_lookup (bodies, GUINT_TO_POINTER (a.old_uid));
+      MailmoveMergeJournalRecord rec = g_array_index (j->records, MailmoveMergeJournalRecord, i);
+      Appended a = { g_array_index (j->sent_uids, guint32, i), g_array_index (new_uids, guint32, i),
+                     g_array_index (j->sizes, guint64, i) };
 
-      a.sent_size = g_bytes_get_size (body);
+      rec.op = MAILMOVE_MERGE_JOURNAL_DONE_RECORD;
+      rec.body_digest = NULL;
+      rec.new_uid = a.new_uid;
+      g_array_append_val (done, rec);
       if (a.new_uid != 0)
         g_array_append_val (appended, a);
     }
+  fr->copied += n_ok;
+  /* Known only when every copy's UID is: else the next batch cannot look for its copies by UID. */
+  p->new_side.selected_uidnext = n_ok == j->msgs->len
+                                 && (n_ok == 0 || g_array_index (new_uids, guint32, n_ok - 1) != 0)
+                                 ? uidnext_before : 0;
+  /* The bodies went in (or will not): free them now, not when the folder ends. */
+  g_hash_table_remove_all (j->bodies);
   if (local != NULL)
     {
       g_propagate_error (error, local);
       return FALSE;
     }
+  return TRUE;
+}
+
+/* One write and one fsync: the `done` records of the batches answered since the last write, then @intents
+ * (nullable).  A `done` that a crash loses only leaves its copy in doubt, settled on the new server by the
+ * next pass; an intent is durable before its APPEND is sent. */
+static gboolean
+journal_flush (Pass *p, GArray *done, GArray *intents, GError **error)
+{
+  GError *local = NULL;
+
+  if (intents != NULL && intents->len > 0)
+    g_array_append_vals (done, intents->data, intents->len);
+  if (done->len == 0)
+    return TRUE;
+  if (!mailmove_merge_journal_write (p->journal, (MailmoveMergeJournalRecord *) done->data, done->len, &local))
+    {
+      g_set_error (error, MAILMOVE_TRANSFER_ERROR, MAILMOVE_TRANSFER_ERROR_JOURNAL, "%s", local->message);
+      g_error_free (local);
+      g_array_set_size (done, 0);
+      return FALSE;
+    }
+  g_array_set_size (done, 0);
   return TRUE;
 }
 
@@ -1660,25 +1699,6 @@ verify_batch_free (VerifyBatch *v)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (VerifyBatch, verify_batch_free)
 
-static VerifyBatch *
-verify_start (Pass *p, GArray *appended, guint from)
-{
-  g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  VerifyBatch *v;
-
-  for (guint i = from; i < appended->len; i++)
-    g_array_append_val (uids, g_array_index (appended, Appended, i).new_uid);
-  if (uids->len == 0)
-    return NULL;
-  v = g_new0 (VerifyBatch, 1);
-  v->from = from;
-  v->to = appended->len;
-  /* The body digest covers the body only: TEXT spares the header bytes (RFC822.SIZE covers the whole). */
-  v->fetching = fetch_start (p, &p->new_side, (guint32 *) uids->data, uids->len,
-                             "(UID RFC822.SIZE BODY.PEEK[TEXT])");
-  return v;
-}
-
 typedef struct {
   guint64 size;
   char *digest;
@@ -1691,19 +1711,60 @@ stored_free (Stored *s)
   g_free (s);
 }
 
-static gboolean
-verify_finish (Pass *p, VerifyBatch *v, GArray *old_entries, GArray *appended, MailmoveTransferFolderResult *fr,
-               GError **error)
-{
-  g_autoptr (GHashTable) stored = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) stored_free);
+/* The folder's read-backs share one collector: a server may answer a later read-back FETCH before an
+ * earlier one completed (Dovecot runs a UID FETCH while the APPEND before it is stored), so the data is
+ * matched to the copies by UID, whichever command it came with. */
+typedef struct {
+  GPtrArray *got;       /* (element-type MailmoveImapResponse) FETCH data not digested yet */
+  GHashTable *stored;   /* new UID → Stored, digested and not checked yet */
+} Readback;
 
+static void
+readback_init (Readback *rb)
+{
+  rb->got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
+  rb->stored = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) stored_free);
+}
+
+static void
+readback_clear (Readback *rb)
+{
+  g_clear_pointer (&rb->got, g_ptr_array_unref);
+  g_clear_pointer (&rb->stored, g_hash_table_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Readback, readback_clear)
+
+/* Reads back the copies in @appended from @from on @s, the session that appended them (it knows their UIDs). */
+static VerifyBatch *
+verify_start (Pass *p, Side *s, Readback *rb, GArray *appended, guint from)
+{
+  g_autoptr (GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  VerifyBatch *v;
+
+  for (guint i = from; i < appended->len; i++)
+    g_array_append_val (uids, g_array_index (appended, Appended, i).new_uid);
+  if (uids->len == 0)
+    return NULL;
+  v = g_new0 (VerifyBatch, 1);
+  v->from = from;
+  v->to = appended->len;
+  /* The body digest covers the body only: TEXT spares the header bytes (RFC822.SIZE covers the whole). */
+  v->fetching = fetch_start (p, s, (guint32 *) uids->data, uids->len, "(UID RFC822.SIZE BODY.PEEK[TEXT])", rb->got);
+  return v;
+}
+
+static gboolean
+verify_finish (Pass *p, Readback *rb, VerifyBatch *v, GArray *old_entries, GArray *appended,
+               MailmoveTransferFolderResult *fr, GError **error)
+{
   if (v == NULL)
     return TRUE;
   if (!fetch_wait (p, v->fetching, error))
     return FALSE;
-  for (guint i = 0; i < v->fetching->got->len; i++)
+  for (guint i = 0; i < rb->got->len; i++)
     {
-      const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (v->fetching->got->pdata[i]);
+      const MailmoveImapFetch *f = mailmove_imap_response_get_fetch (rb->got->pdata[i]);
       const MailmoveImapBodySection *text;
       Stored *st;
       gsize len = 0;
@@ -1717,14 +1778,14 @@ verify_finish (Pass *p, VerifyBatch *v, GArray *old_entries, GArray *appended, M
       st = g_new0 (Stored, 1);
       st->size = f->rfc822_size;
       st->digest = mailmove_transfer_text_digest (d, len);
-      g_hash_table_replace (stored, GUINT_TO_POINTER (f->uid), st);
+      g_hash_table_replace (rb->stored, GUINT_TO_POINTER (f->uid), st);
     }
   /* The bodies are digested: free them now, not when the folder ends. */
-  g_ptr_array_set_size (v->fetching->got, 0);
+  g_ptr_array_set_size (rb->got, 0);
   for (guint i = v->from; i < v->to && i < appended->len; i++)
     {
       Appended *a = &g_array_index (appended, Appended, i);
-      Stored *st = g_hash_table_lookup (stored, GUINT_TO_POINTER (a->new_uid));
+      Stored *st = g_hash_table_lookup (rb->stored, GUINT_TO_POINTER (a->new_uid));
       Entry *e = find_entry (old_entries, a->old_uid);
 
       if (st == NULL || e == NULL)
@@ -1737,6 +1798,7 @@ verify_finish (Pass *p, VerifyBatch *v, GArray *old_entries, GArray *appended, M
                    g_strcmp0 (st->digest, e->body_digest) != 0 ? ", body digest differs" : "");
           g_ptr_array_add (fr->altered, display_id (e));
         }
+      g_hash_table_remove (rb->stored, GUINT_TO_POINTER (a->new_uid));
     }
   return TRUE;
 }
@@ -1964,6 +2026,219 @@ settle_in_doubt (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries
 
 /* One folder, start to end.  Connection errors propagate (the caller reconnects and calls again); anything
  * else ends up in @fr->error. */
+/* Finishes the read-back of @v (consumed; nullable).  A refused read-back leaves those copies unverified (the
+ * verdict counts them); only a connection error fails. */
+static gboolean
+verify_settle (Pass *p, Readback *rb, VerifyBatch *v, GArray *old_entries, GArray *appended,
+               MailmoveTransferFolderResult *fr, GError **error)
+{
+  g_autoptr (VerifyBatch) owned = v;
+  GError *local = NULL;
+
+  if (verify_finish (p, rb, owned, old_entries, appended, fr, &local))
+    return TRUE;
+  if (is_connection_error (local) || g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  g_error_free (local);
+  return TRUE;
+}
+
+/* NOOP: the session sees what another session appended meanwhile. */
+static gboolean
+side_noop (Pass *p, Side *s, GError **error)
+{
+  g_autofree char *tag = next_tag (s);
+  MailmoveImapCommand *cmd = mailmove_imap_command_new (tag, "NOOP", MAILMOVE_IMAP_LITERAL_SYNC);
+  MailmoveImapResponse *r;
+
+  mailmove_imap_command_end (cmd);
+  r = run_cmd (p, s, cmd, NULL, "NOOP", error);
+  if (r == NULL)
+    return FALSE;
+  mailmove_imap_response_unref (r);
+  return TRUE;
+}
+
+/* The second session on the new server, with @m's folder selected: the new server stores one batch in each
+ * (two processes, so the per-message write and fsync of one overlaps the other's).  Only an optimisation:
+ * FALSE (one session then) when it cannot be had, MULTIAPPEND is not offered (pipelined APPENDs commit one
+ * by one, so their order could not be kept), or the pass was told not to. */
+static gboolean
+second_session (Pass *p, FolderMap *m)
+{
+  Side *s = &p->new_side2;
+  GError *local = NULL;
+  guint32 validity, next;
+
+  if (!mailmove_imap_connection_has_capability (p->new_side.conn, "MULTIAPPEND"))
+    return FALSE;
+  if (s->conn == NULL || mailmove_imap_connection_is_closed (s->conn))
+    {
+      if (!side_connect (p, s, &local))
+        {
+          g_debug ("one session on the new server: %s", local->message);
+          g_error_free (local);
+          g_clear_object (&s->conn);
+          return FALSE;
+        }
+    }
+  if (g_strcmp0 (s->selected, m->new_utf8) == 0)
+    return TRUE;
+  if (!select_folder (p, s, m->new_utf8, FALSE, &validity, &next, &local))
+    {
+      g_debug ("one session on the new server: %s", local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* How many of @to_copy from @off make the next batch: at most @batch messages and BATCH_BYTES (by the sizes
+ * of the listing), at least one. */
+static gsize
+batch_len (GArray *old_entries, GArray *to_copy, gsize off, guint batch)
+{
+  guint64 bytes = 0;
+  gsize n = 0;
+
+  while (off + n < to_copy->len && n < batch)
+    {
+      Entry *e = find_entry (old_entries, g_array_index (to_copy, guint32, off + n));
+
+      bytes += e != NULL ? e->size : 0;
+      if (n > 0 && bytes > BATCH_BYTES)
+        break;
+      n++;
+    }
+  return n;
+}
+
+/* Copies @to_copy (old UIDs) in batches, as a pipeline over both servers:
+ *
+ *   old server   bodies of batch k+1 fetched …
+ *   engine       … while the intents of batch k are written (one fsync, with the `done` records of the
+ *                batches answered since) and its APPEND is sent behind batch k-1's,
+ *   new server   which it stores while the engine waits for batch k-1's answer, sends its read-back
+ *                (UID FETCH of the APPENDUIDs, behind batch k's APPEND) and checks batch k-2's.
+ *
+ * So the new server, the slowest of the three (it writes and fsyncs every message), always has the next
+ * batch queued, and the engine's own waits (journal fsync, digests) overlap its work.  Two batches are in
+ * flight only with UIDPLUS: without APPENDUID the copies are found by identity from the UIDNEXT seen before,
+ * which needs the batch before to be settled first. */
+static gboolean
+copy_messages (Pass *p, FolderMap *m, guint32 uidvalidity, GArray *old_entries, GArray *to_copy,
+               MailmoveTransferFolderResult *fr, GError **error)
+{
+  g_autoptr (BatchFetch) next = NULL;
+  g_autoptr (GArray) appended = g_array_new (FALSE, TRUE, sizeof (Appended));
+  g_autoptr (GArray) done = g_array_new (FALSE, TRUE, sizeof (MailmoveMergeJournalRecord));
+  g_autoptr (GQueue) in_flight = g_queue_new ();
+  g_auto (Readback) rb = { NULL, NULL };
+  g_autoptr (VerifyBatch) verifying = NULL;
+  guint batch = p->self->options.batch_size;
+  guint depth = mailmove_imap_connection_has_capability (p->new_side.conn, "UIDPLUS") ? 2 : 1;
+  GError *local = NULL;
+  guint off, unverified = 0, batches = 0;
+  gboolean two;
+
+  if (to_copy->len == 0)
+    return TRUE;
+  two = depth == 2 && to_copy->len > batch && second_session (p, m);
+  readback_init (&rb);
+  next = batch_fetch_start (p, old_entries, (guint32 *) to_copy->data, batch_len (old_entries, to_copy, 0, batch));
+  for (off = 0; off < to_copy->len || !g_queue_is_empty (in_flight);)
+    {
+      if (off < to_copy->len)
+        {
+          gsize n = batch_len (old_entries, to_copy, off, batch);
+          g_autoptr (BatchFetch) current = g_steal_pointer (&next);
+          GHashTable *bodies = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
+          AppendJob *job;
+
+          if (g_cancellable_set_error_if_cancelled (p->cancellable, &local)
+              || !batch_fetch_finish (p, current, old_entries, bodies, &local))
+            {
+              g_hash_table_unref (bodies);
+              break;
+            }
+          /* The next batch's bodies come from the old server while the new one stores this one. */
+          if (off + n < to_copy->len)
+            next = batch_fetch_start (p, old_entries, &g_array_index (to_copy, guint32, off + n),
+                                      batch_len (old_entries, to_copy, off + n, batch));
+          job = append_job_new (p, m, uidvalidity, old_entries, &g_array_index (to_copy, guint32, off), n, bodies);
+          job->side = two && (batches++ % 2) == 1 ? &p->new_side2 : &p->new_side;
+          off += n;
+          job->progress = off;
+          if (job->msgs->len == 0)
+            {
+              append_job_free (job);
+              continue;
+            }
+          /* Intent first: after a crash from here on, the next pass checks the new side before copying again. */
+          if (!journal_flush (p, done, job->records, &local))
+            {
+              append_job_free (job);
+              break;
+            }
+          append_job_send (p, m, job, g_queue_peek_tail (in_flight));
+          g_queue_push_tail (in_flight, job);
+          if (g_queue_get_length (in_flight) < depth && off < to_copy->len)
+            continue;
+        }
+      {
+        g_autoptr (AppendJob) oldest = g_queue_pop_head (in_flight);
+        VerifyBatch *v;
+
+        if (!append_job_resolve (p, oldest, old_entries, done, appended, fr, &local))
+          break;
+        /* This batch's read-back goes behind the next batch's APPEND; the one before is checked now. */
+        v = verify_start (p, oldest->side, &rb, appended, unverified);
+        unverified = appended->len;
+        if (!verify_settle (p, &rb, g_steal_pointer (&verifying), old_entries, appended, fr, &local))
+          {
+            verify_batch_free (v);
+            break;
+          }
+        verifying = v;
+        report_progress (p, m->old_utf8, oldest->progress, to_copy->len);
+      }
+    }
+  if (local == NULL)
+    {
+      if (!journal_flush (p, done, NULL, error))
+        return FALSE;
+      return verify_settle (p, &rb, g_steal_pointer (&verifying), old_entries, appended, fr, error);
+    }
+  /* Stopped: the batches still in flight are answered (a failed connection answers at once); what the new
+   * server confirmed gets its `done`, the rest stays in doubt for the next pass. */
+  while (!g_queue_is_empty (in_flight))
+    {
+      g_autoptr (AppendJob) j = g_queue_pop_head (in_flight);
+      GError *jerr = NULL;
+
+      if (!append_job_resolve (p, j, old_entries, done, appended, fr, &jerr))
+        g_clear_error (&jerr);
+    }
+  {
+    GError *jerr = NULL;
+
+    if (!journal_flush (p, done, NULL, &jerr))
+      g_clear_error (&jerr);
+    /* Refused (over quota): what did go in is still read back and checked before the folder stops. */
+    if (!is_connection_error (local) && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+        && verify_settle (p, &rb, g_steal_pointer (&verifying), old_entries, appended, fr, &jerr)
+        && (!two || side_noop (p, &p->new_side, &jerr)))
+      verify_settle (p, &rb, verify_start (p, &p->new_side, &rb, appended, unverified), old_entries, appended, fr,
+                     &jerr);
+    g_clear_error (&jerr);
+  }
+  g_propagate_error (error, local);
+  return FALSE;
+}
+
 static gboolean
 do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **error)
 {
@@ -2141,68 +2416,8 @@ do_folder (Pass *p, FolderMap *m, MailmoveTransferFolderResult *fr, GError **err
       return TRUE;
     }
 
-  {
-    g_autoptr (BatchFetch) next = NULL;
-    g_autoptr (GArray) appended = g_array_new (FALSE, TRUE, sizeof (Appended));
-    guint batch = p->self->options.batch_size;
-
-    g_autoptr (VerifyBatch) verifying = NULL;
-
-    if (to_copy->len > 0)
-      next = batch_fetch_start (p, old_entries, (guint32 *) to_copy->data, MIN ((gsize) batch, to_copy->len));
-    for (guint off = 0; off < to_copy->len; off += batch)
-      {
-        gsize n = MIN ((gsize) batch, to_copy->len - off);
-        g_autoptr (BatchFetch) current = g_steal_pointer (&next);
-        g_autoptr (GHashTable) bodies = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) g_bytes_unref);
-        guint appended_before = appended->len;
-
-        if (g_cancellable_set_error_if_cancelled (p->cancellable, &local))
-          goto fail;
-        if (!batch_fetch_finish (p, current, old_entries, bodies, &local))
-          goto fail;
-        /* The next batch's bodies come from the old server while the new one stores this batch. */
-        if (off + n < to_copy->len)
-          next = batch_fetch_start (p, old_entries, &g_array_index (to_copy, guint32, off + n),
-                                    MIN ((gsize) batch, to_copy->len - off - n));
-        if (!copy_batch (p, m, uidvalidity, old_entries, &g_array_index (to_copy, guint32, off), n, bodies,
-                         appended, fr, &local))
-          {
-            /* Refused (over quota): what did go in is still read back and checked before the folder stops. */
-            if (!is_connection_error (local) && !g_error_matches (local, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-              {
-                g_autoptr (VerifyBatch) last = NULL;
-                GError *verr = NULL;
-
-                if (verify_finish (p, verifying, old_entries, appended, fr, &verr))
-                  {
-                    last = verify_start (p, appended, appended_before);
-                    verify_finish (p, last, old_entries, appended, fr, &verr);
-                  }
-                g_clear_error (&verr);
-              }
-            goto fail;
-          }
-        g_clear_pointer (&bodies, g_hash_table_unref);
-        /* The batch before is read back now that this one is stored; this one is read back during the next. */
-        if (!verify_finish (p, verifying, old_entries, appended, fr, &local))
-          {
-            /* A refused read-back leaves those copies unverified (the verdict counts them), no more. */
-            if (is_connection_error (local))
-              goto fail;
-            g_clear_error (&local);
-          }
-        g_clear_pointer (&verifying, verify_batch_free);
-        verifying = verify_start (p, appended, appended_before);
-        report_progress (p, m->old_utf8, off + n, to_copy->len);
-      }
-    if (!verify_finish (p, verifying, old_entries, appended, fr, &local))
-      {
-        if (is_connection_error (local))
-          goto fail;
-        g_clear_error (&local);
-      }
-  }
+  if (!copy_messages (p, m, uidvalidity, old_entries, to_copy, fr, &local))
+    goto fail;
   fr->complete = mailmove_merge_plan_is_final (plan)
                  && (fr->copied - copied_before) + fr->skipped_duplicate + already >= old_entries->len;
   if (fr->complete)
@@ -2341,6 +2556,7 @@ pass_free (Pass *p)
 {
   side_clear (&p->old_side);
   side_clear (&p->new_side);
+  side_clear (&p->new_side2);
   g_clear_pointer (&p->journal, mailmove_merge_journal_free);
   g_clear_pointer (&p->sync, json_object_unref);
   g_clear_pointer (&p->result, mailmove_transfer_result_unref);
@@ -2510,11 +2726,13 @@ run_pass (GTask *task, Pass *p)
     }
   close_side (p, &p->old_side);
   close_side (p, &p->new_side);
+  close_side (p, &p->new_side2);
   p->result->reconnects = p->reconnects;
   ok = TRUE;
 out:
   side_clear (&p->old_side);
   side_clear (&p->new_side);
+  side_clear (&p->new_side2);
   /* Let pending callbacks (closing streams) run before the context goes. */
   while (g_main_context_pending (p->ctx))
     g_main_context_iteration (p->ctx, FALSE);
@@ -2577,6 +2795,8 @@ mailmove_transfer_run_async (MailmoveTransfer *self, GCancellable *cancellable, 
   p->old_side.label = "old";
   p->new_side.ep = &self->new_ep;
   p->new_side.label = "new";
+  p->new_side2.ep = &self->new_ep;
+  p->new_side2.label = "new";
   g_task_set_task_data (task, p, (GDestroyNotify) pass_free);
   self->running = TRUE;
   g_thread_unref (g_thread_new ("mailmove-transfer", pass_thread, task));

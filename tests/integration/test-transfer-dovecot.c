@@ -908,7 +908,7 @@ test_transfer_dovecot_server_drop_resume (void **state)
 
 /* ---- a broken server: the connection's errors ---- */
 
-typedef enum { FAKE_GARBAGE, FAKE_SILENT } FakeMode;
+typedef enum { FAKE_GARBAGE, FAKE_SILENT, FAKE_REORDER } FakeMode;
 
 typedef struct {
   FakeMode mode;
@@ -927,6 +927,7 @@ fake_server (gpointer data)
   g_autoptr (GDataInputStream) in = NULL;
   GOutputStream *out;
   char *line;
+  g_autofree char *held_tag = NULL;
 
   g_assert_no_error (error);
   tls = g_tls_server_connection_new (G_IO_STREAM (conn), f->cert, &error);
@@ -949,6 +950,15 @@ fake_server (gpointer data)
 
       if (strstr (l, " LOGIN ") != NULL)
         reply = g_strdup_printf ("%s OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] in\r\n", tag);
+      else if (f->mode == FAKE_REORDER && strstr (l, " NOOP") != NULL)
+        {
+          /* Answered after the FETCH behind it, as Dovecot does with a UID FETCH behind an APPEND. */
+          held_tag = g_steal_pointer (&tag);
+          continue;
+        }
+      else if (f->mode == FAKE_REORDER && held_tag != NULL)
+        reply = g_strdup_printf ("* 1 FETCH (UID 7 RFC822.SIZE 3)\r\n%s OK noop\r\n%s OK fetch\r\n",
+                                 held_tag, tag);
       else if (f->mode == FAKE_GARBAGE)
         reply = g_strdup ("* 1 FETCH (UID \"unterminated\r\n)\x01\x02 not imap\r\n");
       else
@@ -983,8 +993,10 @@ conn_answered (GObject *source, GAsyncResult *res, gpointer user_data)
   w->done = TRUE;
 }
 
-static void
-broken_server (FakeMode mode, MailmoveImapConnectionError want)
+/* Starts the scripted server in @mode and logs in to it (@timeout_s for every read); the connection is in
+ * @w->conn.  Returns the server's thread, for fake_stop(). */
+static GThread *
+fake_start (Fake *f, FakeMode mode, guint timeout_s, ConnWait *w)
 {
   g_autofree char *cert = g_build_filename (harness->dir, "ca", "sv1.old-host.jp.pem", NULL);
   g_autofree char *key = g_build_filename (harness->dir, "ca", "sv1.old-host.jp.key", NULL);
@@ -993,24 +1005,45 @@ broken_server (FakeMode mode, MailmoveImapConnectionError want)
   g_autoptr (GSocketAddress) addr = g_inet_socket_address_new (ip, 9993);
   MailmoveProbeTarget target = { MAILMOVE_PROTOCOL_IMAP, MAILMOVE_SECURITY_TLS, NULL, "127.0.30.9", 9993,
                                  "sv1.old-host.jp" };
-  Fake f = { mode, g_socket_listener_new (), NULL };
+  GThread *thread;
+
+  f->mode = mode;
+  f->listener = g_socket_listener_new ();
+  f->cert = g_tls_certificate_new_from_files (cert, key, &error);
+  g_assert_no_error (error);
+  g_socket_listener_add_address (f->listener, addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL,
+                                 &error);
+  g_assert_no_error (error);
+  thread = g_thread_new ("fake-imap", fake_server, f);
+  mailmove_imap_connection_connect_async (&target, harness->ca, "u", OLD_PW, timeout_s, NULL, conn_connected, w);
+  mailmove_test_run_until (&w->done, 20000);
+  g_assert_no_error (w->error);
+  w->done = FALSE;
+  return thread;
+}
+
+static void
+fake_stop (Fake *f, GThread *thread)
+{
+  g_socket_listener_close (f->listener);
+  g_thread_join (thread);
+  g_object_unref (f->listener);
+  g_object_unref (f->cert);
+}
+
+static void
+broken_server (FakeMode mode, MailmoveImapConnectionError want)
+{
+  g_autoptr (GError) error = NULL;
+  Fake f = { 0 };
   ConnWait w = { 0 };
   g_autofree char *tag = NULL;
   g_autoptr (MailmoveImapCommand) cmd = NULL;
-  GThread *thread;
+  GThread *thread = fake_start (&f, mode, 2, &w);
   guint32 uid = 1;
   gint64 start;
 
-  f.cert = g_tls_certificate_new_from_files (cert, key, &error);
-  g_assert_no_error (error);
-  g_socket_listener_add_address (f.listener, addr, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL, &error);
-  g_assert_no_error (error);
-  thread = g_thread_new ("fake-imap", fake_server, &f);
-  mailmove_imap_connection_connect_async (&target, harness->ca, "u", OLD_PW, 2, NULL, conn_connected, &w);
-  mailmove_test_run_until (&w.done, 20000);
-  g_assert_no_error (w.error);
   assert_true (mailmove_imap_connection_has_capability (w.conn, "UIDPLUS"));
-  w.done = FALSE;
   tag = mailmove_imap_connection_next_tag (w.conn);
   cmd = mailmove_imap_command_new_uid_fetch (tag, &uid, 1, "UID", &error);
   g_assert_no_error (error);
@@ -1028,10 +1061,7 @@ broken_server (FakeMode mode, MailmoveImapConnectionError want)
   assert_true (mailmove_imap_connection_is_closed (w.conn));
   g_clear_error (&w.error);
   g_clear_object (&w.conn);
-  g_socket_listener_close (f.listener);
-  g_thread_join (thread);
-  g_object_unref (f.listener);
-  g_object_unref (f.cert);
+  fake_stop (&f, thread);
 }
 
 static void
@@ -1044,6 +1074,56 @@ static void
 test_transfer_dovecot_silent_server_times_out (void **state)
 {
   broken_server (FAKE_SILENT, MAILMOVE_IMAP_CONNECTION_ERROR_TIMEOUT);
+}
+
+static void
+collect_response (MailmoveImapResponse *r, gpointer user_data)
+{
+  g_ptr_array_add (user_data, mailmove_imap_response_ref (r));
+}
+
+/* A server may answer a pipelined UID FETCH before the command ahead of it (Dovecot runs a read-back FETCH
+ * while the APPEND before it is stored): the FETCH data still reaches the FETCH's collector, not the command
+ * ahead that collects nothing. */
+static void
+test_transfer_dovecot_fetch_data_before_earlier_reply (void **state)
+{
+  g_autoptr (GError) error = NULL;
+  Fake f = { 0 };
+  ConnWait w = { 0 };
+  ConnWait first = { 0 };
+  g_autoptr (GPtrArray) got = g_ptr_array_new_with_free_func ((GDestroyNotify) mailmove_imap_response_unref);
+  g_autofree char *noop_tag = NULL;
+  g_autofree char *fetch_tag = NULL;
+  g_autoptr (MailmoveImapCommand) noop = NULL;
+  g_autoptr (MailmoveImapCommand) fetch = NULL;
+  const MailmoveImapFetch *data;
+  GThread *thread = fake_start (&f, FAKE_REORDER, 5, &w);
+  guint32 uid = 7;
+
+  noop_tag = mailmove_imap_connection_next_tag (w.conn);
+  noop = mailmove_imap_command_new (noop_tag, "NOOP", MAILMOVE_IMAP_LITERAL_SYNC);
+  mailmove_imap_command_end (noop);
+  fetch_tag = mailmove_imap_connection_next_tag (w.conn);
+  fetch = mailmove_imap_command_new_uid_fetch (fetch_tag, &uid, 1, "UID RFC822.SIZE", &error);
+  g_assert_no_error (error);
+  mailmove_imap_connection_command_async (w.conn, noop, NULL, NULL, NULL, conn_answered, &first);
+  mailmove_imap_connection_command_async (w.conn, fetch, collect_response, got, NULL, conn_answered, &w);
+  mailmove_test_run_until (&w.done, 20000);
+  mailmove_test_run_until (&first.done, 20000);
+  g_assert_no_error (first.error);
+  g_assert_no_error (w.error);
+  assert_non_null (first.response);
+  assert_non_null (w.response);
+  assert_int_equal (got->len, 1);
+  data = mailmove_imap_response_get_fetch (got->pdata[0]);
+  assert_non_null (data);
+  assert_int_equal (data->uid, 7);
+  g_clear_pointer (&first.response, mailmove_imap_response_unref);
+  g_clear_pointer (&w.response, mailmove_imap_response_unref);
+  mailmove_imap_connection_disconnect (w.conn);
+  g_clear_object (&w.conn);
+  fake_stop (&f, thread);
 }
 
 /* No password in the journal, the sync state or any other file the engine wrote. */
@@ -1197,6 +1277,7 @@ main (int argc, char **argv)
     cmocka_unit_test (test_transfer_dovecot_server_drop_resume),
     cmocka_unit_test (test_transfer_dovecot_unparsable_reply_is_protocol_error),
     cmocka_unit_test (test_transfer_dovecot_silent_server_times_out),
+    cmocka_unit_test (test_transfer_dovecot_fetch_data_before_earlier_reply),
     cmocka_unit_test (test_transfer_dovecot_cancel_then_resume),
     cmocka_unit_test (test_transfer_dovecot_no_password_in_files),
   };
