@@ -12,12 +12,16 @@
 #include <errno.h>
 #include <string.h>
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 
 #include "mailmove-evolution-adapter.h"
 #include "mailmove-pinned-address.h"
 
 #define PINS_FILE "evolution-pins.ini"
 #define POP3_DEDUP_FILE "evolution-pop3-dedup"
+/* The accounts mailmove created only to reach an old server (#12): an ESource has no field for it. */
+#define TEMPORARY_FILE "evolution-temporary.ini"
+#define TEMPORARY_GROUP "temporary"
 /* Evolution's local store ("On This Computer"), where every POP3 account delivers (mail-ops.c:fetch_mail_exec). */
 #define LOCAL_STORE_UID "local"
 #define LOCAL_INBOX "Inbox"
@@ -43,6 +47,8 @@ struct _MailmoveEvolutionAdapter {
   GMutex pins_lock;              /* the connectable handler runs in Camel's threads */
   GHashTable *pins;              /* source UID → PinEntry */
   GHashTable *pin_handlers;      /* source UID → notify::connectable handler id on the service */
+  char *temporary_path;
+  GHashTable *temporary;         /* (element-type utf8) UIDs of temporary accounts (main thread only) */
 
   GHashTable *refreshing;        /* "uid\nfolder" being refreshed: coalesces repeated requests */
   GHashTable *watched;           /* account UID → CamelFolder (the Inbox) whose "changed" we follow */
@@ -231,21 +237,46 @@ ref_transport (MailmoveEvolutionAdapter *self, ESource *identity)
   return transport;
 }
 
-/* ---- the pins file ($XDG_STATE_HOME/mailmove/evolution-pins.ini, 0600, no secrets) ---- */
+/* ---- the adapter's key files under $XDG_STATE_HOME/mailmove (0600, no secrets) ---- */
+
+/* FALSE when @path does not exist or cannot be read (then it is ignored, with a warning). */
+static gboolean
+state_file_load (GKeyFile *kf, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error))
+    return TRUE;
+  if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    g_warning ("Ignoring unreadable file %s: %s", path, error->message);
+  return FALSE;
+}
+
+static void
+state_file_save (GKeyFile *kf, const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = NULL;
+  g_autofree char *dir = g_path_get_dirname (path);
+  gsize len;
+
+  data = g_key_file_to_data (kf, &len, NULL);
+  if (g_mkdir_with_parents (dir, 0700) != 0
+      || !g_file_set_contents_full (path, data, len, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                    0600, &error))
+    g_warning ("Could not write %s: %s", path, error != NULL ? error->message : g_strerror (errno));
+}
+
+/* ---- the pins file ($XDG_STATE_HOME/mailmove/evolution-pins.ini) ---- */
 
 static void
 pins_load (MailmoveEvolutionAdapter *self)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
-  g_autoptr(GError) error = NULL;
   g_auto(GStrv) groups = NULL;
 
-  if (!g_key_file_load_from_file (kf, self->pins_path, G_KEY_FILE_NONE, &error))
-    {
-      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_warning ("Ignoring unreadable pins file %s: %s", self->pins_path, error->message);
-      return;
-    }
+  if (!state_file_load (kf, self->pins_path))
+    return;
   groups = g_key_file_get_groups (kf, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
@@ -275,12 +306,8 @@ static void
 pins_save (MailmoveEvolutionAdapter *self)
 {
   g_autoptr(GKeyFile) kf = g_key_file_new ();
-  g_autoptr(GError) error = NULL;
-  g_autofree char *data = NULL;
-  g_autofree char *dir = g_path_get_dirname (self->pins_path);
   GHashTableIter iter;
   gpointer key, value;
-  gsize len;
 
   g_mutex_lock (&self->pins_lock);
   g_hash_table_iter_init (&iter, self->pins);
@@ -297,12 +324,7 @@ pins_save (MailmoveEvolutionAdapter *self)
         g_key_file_set_string (kf, key, "Fingerprint", entry->fingerprint);
     }
   g_mutex_unlock (&self->pins_lock);
-
-  data = g_key_file_to_data (kf, &len, NULL);
-  if (g_mkdir_with_parents (dir, 0700) != 0
-      || !g_file_set_contents_full (self->pins_path, data, len,
-                                    G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0600, &error))
-    g_warning ("Could not write %s: %s", self->pins_path, error != NULL ? error->message : g_strerror (errno));
+  state_file_save (kf, self->pins_path);
 }
 
 /* Caller holds pins_lock.  @entry NULL forgets the pin. */
@@ -313,6 +335,41 @@ pins_set_locked (MailmoveEvolutionAdapter *self, const char *uid, PinEntry *entr
     g_hash_table_replace (self->pins, g_strdup (uid), entry);
   else
     g_hash_table_remove (self->pins, uid);
+}
+
+/* ---- the temporary accounts ($XDG_STATE_HOME/mailmove/evolution-temporary.ini: UIDs only) ---- */
+
+static void
+temporary_load (MailmoveEvolutionAdapter *self)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  g_auto(GStrv) keys = NULL;
+
+  if (!state_file_load (kf, self->temporary_path))
+    return;
+  keys = g_key_file_get_keys (kf, TEMPORARY_GROUP, NULL, NULL);
+  for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
+    if (g_key_file_get_boolean (kf, TEMPORARY_GROUP, keys[i], NULL))
+      g_hash_table_add (self->temporary, g_strdup (keys[i]));
+}
+
+static void
+temporary_save (MailmoveEvolutionAdapter *self)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  if (g_hash_table_size (self->temporary) == 0)
+    {
+      if (g_unlink (self->temporary_path) != 0 && errno != ENOENT)
+        g_warning ("Could not remove %s: %s", self->temporary_path, g_strerror (errno));
+      return;
+    }
+  g_hash_table_iter_init (&iter, self->temporary);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_key_file_set_boolean (kf, TEMPORARY_GROUP, key, TRUE);
+  state_file_save (kf, self->temporary_path);
 }
 
 /* ---- the pinned connectable on Camel's services (kind 3) ---- */
@@ -871,6 +928,7 @@ adapter_list_accounts (MailmoveClientAdapter *adapter)
       account->address = e_source_mail_identity_dup_address (id_ext);
       account->display_name = e_source_mail_identity_dup_name (id_ext);
       fill_server (self, source, protocol, &account->receive);
+      account->temporary = g_hash_table_contains (self->temporary, account->id);
       account->submit.protocol = MAILMOVE_PROTOCOL_SMTP;
       transport = ref_transport (self, identity);
       if (transport != NULL && e_source_has_extension (transport, E_SOURCE_EXTENSION_AUTHENTICATION))
@@ -1041,6 +1099,7 @@ typedef struct {
   PinEntry *pin_account, *pin_transport;
   char *pin_transport_uid;
   char *pop3_legacy;   /* (nullable) a POP3 account duplicated as a POP3 one: pair them for the dedup */
+  gboolean temporary;  /* create_account of a temporary account: remember its UID */
 } Job;
 
 static void
@@ -1104,7 +1163,15 @@ job_finish_sources_cb (GObject *source, GAsyncResult *result, gpointer user_data
   g_mutex_unlock (&self->pins_lock);
   pins_save (self);
   mailmove_evolution_adapter_apply_pins (self);
-  if (job->remove == NULL)
+  if (job->remove == NULL && job->temporary)
+    {
+      g_hash_table_add (self->temporary, g_strdup (job->result_id));
+      temporary_save (self);
+    }
+  else if (job->remove != NULL && g_hash_table_remove (self->temporary, job->result_id))
+    temporary_save (self);
+  /* A temporary account is disabled: Camel never opens it, the engine's own watcher follows its Inbox. */
+  if (job->remove == NULL && !job->temporary)
     watch_inbox (self, job->result_id);
 
   g_mutex_lock (&self->dedup_lock);
@@ -1349,6 +1416,7 @@ adapter_create_account_async (MailmoveClientAdapter *adapter, const MailmoveClie
   g_autofree char *uid = e_util_generate_uid ();
   g_autofree char *identity_uid = e_util_generate_uid ();
   g_autofree char *transport_uid = e_util_generate_uid ();
+  g_autofree char *temporary_name = NULL;
   ESource *acc, *id, *tr = NULL;
   const char *name;
   GError *error = NULL;
@@ -1368,7 +1436,10 @@ adapter_create_account_async (MailmoveClientAdapter *adapter, const MailmoveClie
       g_object_unref (task);
       return;
     }
-  name = account->address;
+  /* The temporary account is told apart from the new one (same address) in the account list. */
+  if (account->temporary)
+    temporary_name = g_strdup_printf (_("%s (old server, temporary)"), account->address);
+  name = temporary_name != NULL ? temporary_name : account->address;
 
   acc = e_source_new_with_uid (uid, NULL, NULL);
   e_source_set_display_name (acc, name);
@@ -1383,7 +1454,15 @@ adapter_create_account_async (MailmoveClientAdapter *adapter, const MailmoveClie
   if (account->receive.protocol == MAILMOVE_PROTOCOL_POP3)
     g_object_set (e_source_camel_get_settings (ext), "keep-on-server", TRUE, NULL);
   else
-    g_object_set (e_source_camel_get_settings (ext), "use-idle", TRUE, NULL);
+    g_object_set (e_source_camel_get_settings (ext), "use-idle", !account->temporary, NULL);
+  if (account->temporary)
+    {
+      /* Only mailmove's engine reads the old server through it.  A disabled account is left out of
+       * Send/Receive and of the folder tree (Evolution 3.46 has no per-account Send/Receive switch), and
+       * never checked periodically; its password stays in the keyring for the engine. */
+      e_source_set_enabled (acc, FALSE);
+      e_source_refresh_set_enabled (e_source_get_extension (acc, E_SOURCE_EXTENSION_REFRESH), FALSE);
+    }
 
   id = e_source_new_with_uid (identity_uid, NULL, NULL);
   e_source_set_display_name (id, name);
@@ -1420,6 +1499,7 @@ adapter_create_account_async (MailmoveClientAdapter *adapter, const MailmoveClie
   job = g_new0 (Job, 1);
   g_queue_init (&job->steps);
   job->result_id = g_strdup (uid);
+  job->temporary = account->temporary;
   job->pin_account = pin_entry_for_server (&account->receive);
   if (tr != NULL && account->submit.pin != NULL)
     {
@@ -1854,6 +1934,8 @@ mailmove_evolution_adapter_finalize (GObject *object)
   g_ptr_array_unref (self->local_pending);
   g_mutex_clear (&self->dedup_lock);
   g_free (self->pins_path);
+  g_hash_table_unref (self->temporary);
+  g_free (self->temporary_path);
   G_OBJECT_CLASS (mailmove_evolution_adapter_parent_class)->finalize (object);
 }
 
@@ -1876,6 +1958,7 @@ mailmove_evolution_adapter_init (MailmoveEvolutionAdapter *self)
   g_mutex_init (&self->pins_lock);
   self->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) pin_entry_free);
   self->pin_handlers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->temporary = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->refreshing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->watched = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->watching = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1910,6 +1993,9 @@ mailmove_evolution_adapter_new (ESourceRegistry *registry, CamelSession *session
     g_autofree char *dedup_path = g_build_filename (dir, POP3_DEDUP_FILE, NULL);
     g_autoptr(GError) error = NULL;
 
+    self->temporary_path = g_build_filename (dir, TEMPORARY_FILE, NULL);
+    temporary_load (self);
+
     self->dedup = mailmove_pop3_dedup_new (dedup_path);
     if (!mailmove_pop3_dedup_load (self->dedup, &error))
       g_warning ("%s", error->message);
@@ -1926,6 +2012,7 @@ mailmove_evolution_adapter_new (ESourceRegistry *registry, CamelSession *session
       g_autoptr(ESource) source = e_source_registry_ref_source (registry, key);
 
       if (source != NULL && e_source_has_extension (source, E_SOURCE_EXTENSION_MAIL_ACCOUNT)
+          && !g_hash_table_contains (self->temporary, key)
           && g_strcmp0 (e_source_backend_get_backend_name (
                           e_source_get_extension (source, E_SOURCE_EXTENSION_MAIL_ACCOUNT)), "imapx") == 0)
         watch_inbox (self, key);

@@ -4,7 +4,9 @@
 /* The extension of Evolution's EMailSession: the earliest point where every CamelService exists and nothing
  * has connected yet (pins go on here), and one per process.  It owns the process's adapter and controller,
  * turns the adapter's progress into an EActivity in the shell window's status bar, and shows the controller's
- * removal prompt as an EAlert in the shell window with the same three choices as the shared prompt. */
+ * removal prompt as an EAlert in the shell window with the same three choices as the shared prompt.  For a
+ * webmail-only user (#12) it shows the shared MailmoveWebmailDialog when the controller asks, and the
+ * controller's "notice" as an info EAlert. */
 
 #include "config.h"
 
@@ -27,6 +29,7 @@ typedef struct {
   GHashTable *progress;     /* account id → Progress not shown yet */
   guint progress_source;    /* shows them, at most PROGRESS_PER_SECOND times a second */
   GHashTable *alerts;       /* MailmoveAccountPair → EAlert shown now */
+  GHashTable *webmail;      /* MailmoveAccountPair → its open MailmoveWebmailDialog (GtkWidget) */
   guint start_idle;
   GCancellable *cancellable;
   guint stall_source;       /* MAILMOVE_EVOLUTION_STALL_PROBE=1 (bench): the main loop's longest gap */
@@ -229,6 +232,64 @@ prompt_cb (MailmoveController *controller, MailmoveAccountPair *pair, MailmoveEv
   g_message ("prompt shown for %s", mailmove_account_pair_get_address (pair));
 }
 
+/* ---- webmail-only users (#12): the one question, and the notice at the end ---- */
+
+static GtkWindow *
+shell_window (void)
+{
+  EShell *shell = e_shell_get_default ();
+  GtkWindow *window = shell != NULL ? e_shell_get_active_window (shell) : NULL;
+
+  return E_IS_SHELL_WINDOW (window) ? window : NULL;
+}
+
+static gboolean
+is_value (gpointer key, gpointer value, gpointer wanted)
+{
+  return value == wanted;
+}
+
+/* By the widget, not its pair: the dialog lets go of its pair before "destroy" is emitted. */
+static void
+webmail_destroyed_cb (GtkWidget *dialog, MailmoveEvolutionSession *self)
+{
+  gpointer pair = g_hash_table_find (self->webmail, is_value, dialog);
+
+  if (pair != NULL)
+    g_hash_table_remove (self->webmail, pair);
+}
+
+/* The shared dialog answers the controller itself (answer_webmail_async) and closes once the accounts exist;
+ * asked again while it is open, the same dialog comes to the front. */
+static void
+ask_webmail (MailmoveController *controller, MailmoveAccountPair *pair, gboolean need_name, gpointer user_data)
+{
+  MailmoveEvolutionSession *self = user_data;
+  GtkWidget *dialog = g_hash_table_lookup (self->webmail, pair);
+
+  if (dialog == NULL)
+    {
+      /* Before the shell window exists the dialog stands alone; it is never modal either way. */
+      dialog = mailmove_webmail_dialog_new (controller, pair, need_name, shell_window ());
+      g_hash_table_insert (self->webmail, g_object_ref (pair), dialog);
+      g_signal_connect_object (dialog, "destroy", G_CALLBACK (webmail_destroyed_cb), self, 0);
+    }
+  gtk_window_present (GTK_WINDOW (dialog));
+  g_message ("webmail question shown for %s", mailmove_account_pair_get_address (pair));
+}
+
+static void
+notice_cb (MailmoveController *controller, MailmoveAccountPair *pair, const char *message,
+           MailmoveEvolutionSession *self)
+{
+  GtkWindow *window = shell_window ();
+
+  g_message ("notice for %s", mailmove_account_pair_get_address (pair));
+  /* Without a window the status window's pair row still says it; an alert needs a sink. */
+  if (window != NULL)
+    e_alert_submit (E_ALERT_SINK (window), "mailmove:notice", message, NULL);
+}
+
 /* ---- the stall probe (bench/run-evolution-bench): how long Evolution's main loop went without a turn ---- */
 
 #define STALL_PERIOD_MS 5
@@ -335,6 +396,8 @@ start_cb (gpointer user_data)
     }
   g_signal_connect (self->controller, "prompt", G_CALLBACK (prompt_cb), self);
   g_signal_connect (self->controller, "merged", G_CALLBACK (merged_cb), self);
+  g_signal_connect (self->controller, "notice", G_CALLBACK (notice_cb), self);
+  mailmove_controller_set_webmail_ask_func (self->controller, ask_webmail, self, NULL);
   if (g_strcmp0 (g_getenv ("MAILMOVE_EVOLUTION_STALL_PROBE"), "1") == 0)
     {
       self->schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
@@ -367,6 +430,8 @@ static void
 mailmove_evolution_session_dispose (GObject *object)
 {
   MailmoveEvolutionSession *self = (MailmoveEvolutionSession *) object;
+  GHashTableIter iter;
+  gpointer dialog;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->start_idle, g_source_remove);
@@ -378,7 +443,16 @@ mailmove_evolution_session_dispose (GObject *object)
   if (default_session == self)
     default_session = NULL;
   if (self->controller != NULL)
-    mailmove_controller_stop (self->controller);
+    {
+      mailmove_controller_stop (self->controller);
+      mailmove_controller_set_webmail_ask_func (self->controller, NULL, NULL, NULL);
+      g_signal_handlers_disconnect_by_data (self->controller, self);
+    }
+  /* Closing the dialogs must not reach back into the table being emptied. */
+  g_hash_table_iter_init (&iter, self->webmail);
+  while (g_hash_table_iter_next (&iter, NULL, &dialog))
+    g_signal_handlers_disconnect_by_func (dialog, webmail_destroyed_cb, self);
+  g_hash_table_remove_all (self->webmail);
   g_hash_table_remove_all (self->alerts);
   g_hash_table_remove_all (self->progress);
   g_hash_table_remove_all (self->activities);
@@ -395,6 +469,7 @@ mailmove_evolution_session_finalize (GObject *object)
   MailmoveEvolutionSession *self = (MailmoveEvolutionSession *) object;
 
   g_hash_table_unref (self->alerts);
+  g_hash_table_unref (self->webmail);
   g_hash_table_unref (self->progress);
   g_hash_table_unref (self->activities);
   g_clear_object (&self->cancellable);
@@ -430,6 +505,8 @@ mailmove_evolution_session_init (MailmoveEvolutionSession *self)
   self->activities = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, complete_activity);
   self->progress = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) progress_free);
   self->alerts = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref, g_object_unref);
+  self->webmail = g_hash_table_new_full (g_direct_hash, g_direct_equal, g_object_unref,
+                                         (GDestroyNotify) gtk_widget_destroy);
   self->cancellable = g_cancellable_new ();
   self->schedstat_fd = -1;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <glib/gstdio.h>
 
 #include "mailmove-test.h"
 #include "mail-harness-util.h"
@@ -546,6 +547,74 @@ test_evolution_adapter_remove_and_canonical (void **state)
   assert_string_equal (host, "mail.example.jp");
 }
 
+/* A webmail-only user's temporary account (#12): named as such, disabled (out of Send/Receive and the folder
+ * tree), never refreshed, reported temporary — also by a new adapter reading the state again — and its UID
+ * forgotten when it goes. */
+static void
+test_evolution_adapter_temporary (void **state)
+{
+  MailmoveClientAccount account = { 0 };
+  g_autoptr(MailmoveClientAccount) listed = NULL, reloaded_listed = NULL, other = NULL;
+  g_autoptr(MailmoveEvolutionAdapter) reloaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL, *name = NULL, *enabled = NULL, *refresh = NULL, *password = NULL;
+  g_autofree char *path = g_build_filename (g_get_user_state_dir (), "mailmove", "evolution-temporary.ini", NULL);
+  g_autofree char *contents = NULL;
+  GStatBuf st;
+
+  account.address = (char *) USER;
+  account.display_name = (char *) "山田 太郎";
+  account.receive = (MailmoveClientServer) { MAILMOVE_PROTOCOL_IMAP, (char *) "mail.example.jp", 993,
+                                             MAILMOVE_SECURITY_TLS, (char *) USER, NULL };
+  account.submit.protocol = MAILMOVE_PROTOCOL_SMTP;
+  account.temporary = TRUE;
+  id = create (&account, PW, &error);
+  g_assert_no_error (error);
+  assert_non_null (id);
+
+  listed = find_account (id);
+  assert_non_null (listed);
+  assert_true (listed->temporary);
+  other = find_account (new_id);
+  assert_non_null (other);
+  assert_false (other->temporary);
+  name = wait_source_value (id, "Data Source", "DisplayName", USER " (old server, temporary)");
+  assert_string_equal (name, USER " (old server, temporary)");
+  enabled = source_value (id, "Data Source", "Enabled");
+  assert_string_equal (enabled, "false");
+  refresh = source_value (id, "Refresh", "Enabled");
+  assert_string_equal (refresh, "false");
+  password = lookup_password (id, &error);
+  g_assert_no_error (error);
+  assert_string_equal (password, PW);
+  /* UIDs only, 0600. */
+  assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  assert_non_null (strstr (contents, id));
+  assert_null (strstr (contents, PW));
+  assert_int_equal (g_stat (path, &st), 0);
+  assert_int_equal (st.st_mode & 0777, 0600);
+
+  reloaded = mailmove_evolution_adapter_new (registry, NULL, NULL);
+  {
+    g_autoptr(GPtrArray) accounts = mailmove_client_adapter_list_accounts (MAILMOVE_CLIENT_ADAPTER (reloaded));
+
+    for (guint i = 0; i < accounts->len; i++)
+      {
+        MailmoveClientAccount *a = accounts->pdata[i];
+
+        if (g_strcmp0 (a->id, id) == 0)
+          reloaded_listed = mailmove_client_account_copy (a);
+      }
+  }
+  assert_non_null (reloaded_listed);
+  assert_true (reloaded_listed->temporary);
+  g_clear_object (&reloaded);
+
+  assert_true (remove_account (id, &error));
+  g_assert_no_error (error);
+  assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
 /* Bad input: a clear GError, never a crash, nothing changed. */
 static void
 test_evolution_adapter_bad_input (void **state)
@@ -758,6 +827,7 @@ run_inner (void)
     cmocka_unit_test (test_evolution_adapter_duplicate),
     cmocka_unit_test (test_evolution_adapter_engine_copies),
     cmocka_unit_test (test_evolution_adapter_remove_and_canonical),
+    cmocka_unit_test (test_evolution_adapter_temporary),
     cmocka_unit_test (test_evolution_adapter_bad_input),
     cmocka_unit_test (test_evolution_adapter_bad_pins_file),
     cmocka_unit_test (test_evolution_adapter_no_secret_in_files),
