@@ -255,7 +255,7 @@ start_controller (gpointer data)
    * verifies against the same anchors, never fewer checks. */
   if (ca_file != NULL && *ca_file != '\0')
     {
-      database = g_tls_file_database_new (ca_file, &error);
+      database = mailmove_tls_load_ca_file (ca_file, &error);
       if (database == NULL)
         {
           g_warning ("SSL_CERT_FILE %s: %s", ca_file, error->message);

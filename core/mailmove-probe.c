@@ -428,7 +428,7 @@ GTlsDatabase *
 mailmove_probe_load_ca_file (const char *path, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  GTlsDatabase *db = g_tls_file_database_new (path, &local);
+  GTlsDatabase *db = mailmove_tls_load_ca_file (path, &local);
 
   if (db == NULL)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

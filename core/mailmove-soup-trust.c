@@ -6,6 +6,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "mailmove-soup-trust.h"
+#include "mailmove-tls.h"
 
 G_DEFINE_QUARK (mailmove-soup-trust-error-quark, mailmove_soup_trust_error)
 
@@ -46,15 +47,9 @@ mailmove_soup_trust_new (GUri *uri, const char *ca_file, GError **error)
   if (ca_file != NULL && *ca_file != '\0')
     {
       g_autoptr (GError) local = NULL;
-      GList *certs = NULL;
 
-      database = g_tls_file_database_new (ca_file, &local);
-      /* A file without one certificate would trust nothing: say so now rather than at every request. */
-      if (database != NULL && (certs = g_tls_certificate_list_new_from_file (ca_file, &local)) == NULL
-          && local == NULL)
-        local = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("it holds no certificate"));
-      g_list_free_full (certs, g_object_unref);
-      if (local != NULL)
+      database = mailmove_tls_load_ca_file (ca_file, &local);
+      if (database == NULL)
         {
           g_set_error (error, MAILMOVE_SOUP_TRUST_ERROR, MAILMOVE_SOUP_TRUST_ERROR_CA_FILE,
                        _("The CA file %s cannot be used: %s"), ca_file, local->message);

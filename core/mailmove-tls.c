@@ -174,6 +174,27 @@ mailmove_tls_fingerprint (GBytes *der)
   return g_string_free (s, FALSE);
 }
 
+GTlsDatabase *
+mailmove_tls_load_ca_file (const char *path, GError **error)
+{
+  g_autoptr (GTlsDatabase) database = NULL;
+  GList *certs;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  database = g_tls_file_database_new (path, error);
+  if (database == NULL)
+    return NULL;
+  certs = g_tls_certificate_list_new_from_file (path, error);
+  if (certs == NULL)
+    {
+      if (error == NULL || *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("it holds no certificate"));
+      return NULL;
+    }
+  g_list_free_full (certs, g_object_unref);
+  return g_steal_pointer (&database);
+}
+
 char *
 mailmove_tls_fingerprint_normalize (const char *text)
 {

@@ -106,6 +106,11 @@ char *mailmove_tls_format_peer (const char *host_or_address, guint16 port);
 
 /* "AB:CD:…" SHA-256 of @der. */
 char *mailmove_tls_fingerprint (GBytes *der);
+
+/* The certificate authorities of the PEM file @path as the only trust anchors (a test CA, $SSL_CERT_FILE, the
+ * settings' plan-ca-file).  A file without a single certificate is refused: it would make every later
+ * verification fail with an unrelated message.  The error says why, without the path: callers name it. */
+GTlsDatabase *mailmove_tls_load_ca_file (const char *path, GError **error);
 /* @text as "AB:CD:…" (32 hex pairs, ':' separators optional, any case, surrounding blanks ignored), or NULL. */
 char *mailmove_tls_fingerprint_normalize (const char *text);
 /* TRUE when both are valid fingerprints of the same certificate. */

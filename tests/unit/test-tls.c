@@ -57,6 +57,28 @@ test_tls_fingerprint_normalize (void **state)
   assert_null (mailmove_tls_fingerprint_normalize (NULL));
 }
 
+/* Files that hold no certificate are refused with a reason (the accepted case: every integration test's CA). */
+static void
+test_tls_load_ca_file_refuses (void **state)
+{
+  g_autofree char *dir = mailmove_test_mkdtemp ();
+  g_autofree char *empty = mailmove_test_write_file (dir, "empty.pem", "");
+  g_autofree char *text = mailmove_test_write_file (dir, "text.pem", "not a certificate\n");
+  const char *bad[] = { "/nonexistent/ca.pem", empty, text, dir };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GTlsDatabase) database = mailmove_tls_load_ca_file (bad[i], &error);
+
+      if (database != NULL)
+        fail_msg ("%s: accepted as a CA file", bad[i]);
+      if (error == NULL || error->message[0] == '\0')
+        fail_msg ("%s: refused without a reason", bad[i]);
+    }
+  mailmove_test_rmdir_r (dir);
+}
+
 static void
 test_tls_fingerprint_equal (void **state)
 {
@@ -636,6 +658,7 @@ main (void)
     cmocka_unit_test (test_tls_fingerprint_of_bytes),
     cmocka_unit_test (test_tls_fingerprint_normalize),
     cmocka_unit_test (test_tls_fingerprint_equal),
+    cmocka_unit_test (test_tls_load_ca_file_refuses),
     cmocka_unit_test (test_tls_error_mapping),
     cmocka_unit_test (test_tls_names),
     cmocka_unit_test (test_tls_target_names_and_ports),
