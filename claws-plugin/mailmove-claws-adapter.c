@@ -149,16 +149,6 @@ server_connect_host (const MailmoveClientServer *server)
   return server->host;
 }
 
-static guint16
-server_port (const MailmoveClientServer *server)
-{
-  if (server->pin != NULL && server->pin->port != 0)
-    return server->pin->port;
-  if (server->port != 0)
-    return server->port;
-  return mailmove_protocol_default_port (server->protocol, server->security);
-}
-
 static gboolean
 valid_host (const char *host)
 {
@@ -209,7 +199,7 @@ apply_pin (const MailmoveClientServer *server, GError **error)
 {
   if (server->pin == NULL || server->pin->certificate_der == NULL)
     return TRUE;
-  return mailmove_claws_adapter_write_certificate (server_connect_host (server), server_port (server),
+  return mailmove_claws_adapter_write_certificate (server_connect_host (server), mailmove_client_server_get_port (server),
                                                    server->pin->certificate_der, error);
 }
 
@@ -437,13 +427,13 @@ set_receive (PrefsAccount *ac, const MailmoveClientServer *receive)
     {
       ac->ssl_imap = ssl_from_security (receive->security);
       ac->set_imapport = TRUE;
-      ac->imapport = server_port (receive);
+      ac->imapport = mailmove_client_server_get_port (receive);
     }
   else
     {
       ac->ssl_pop = ssl_from_security (receive->security);
       ac->set_popport = TRUE;
-      ac->popport = server_port (receive);
+      ac->popport = mailmove_client_server_get_port (receive);
     }
 }
 
@@ -454,7 +444,7 @@ set_submit (PrefsAccount *ac, const MailmoveClientServer *submit)
   ac->smtp_server = g_strdup (server_connect_host (submit));
   ac->ssl_smtp = ssl_from_security (submit->security);
   ac->set_smtpport = TRUE;
-  ac->smtpport = server_port (submit);
+  ac->smtpport = mailmove_client_server_get_port (submit);
   if (submit->user != NULL)
     {
       g_free (ac->smtp_userid);
@@ -709,7 +699,7 @@ set_server (MailmoveClawsAdapter *self, PrefsAccount *ac, const MailmoveClientSe
   if (!apply_pin (receive, error) || (submit != NULL && !apply_pin (submit, error)))
     return FALSE;
   moved = g_ascii_strcasecmp (ac->recv_server, server_connect_host (receive)) != 0
-          || receive_port (ac) != server_port (receive);
+          || receive_port (ac) != mailmove_client_server_get_port (receive);
   if (ac->protocol == A_POP3 && strcmp (ac->recv_server, server_connect_host (receive)) != 0)
     carry_uidl_list (ac, ac->recv_server, server_connect_host (receive));
   set_receive (ac, receive);

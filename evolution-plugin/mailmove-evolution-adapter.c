@@ -152,16 +152,6 @@ host_for_server (const MailmoveClientServer *server)
   return server->pin->host;
 }
 
-static guint16
-port_for_server (const MailmoveClientServer *server)
-{
-  if (server->port != 0)
-    return server->port;
-  if (server->pin != NULL && server->pin->port != 0)
-    return server->pin->port;
-  return mailmove_protocol_default_port (server->protocol, server->security);
-}
-
 static PinEntry *
 pin_entry_for_server (const MailmoveClientServer *server)
 {
@@ -174,7 +164,7 @@ pin_entry_for_server (const MailmoveClientServer *server)
   entry->tls_name = g_strdup (server->pin->tls_name);
   entry->address = g_strdup (server->pin->address);
   entry->fingerprint = g_strdup (server->pin->fingerprint_sha256);
-  entry->port = port_for_server (server);
+  entry->port = mailmove_client_server_get_port (server);
   entry->security = server->security;
   return entry;
 }
@@ -1058,7 +1048,7 @@ set_endpoint (ESource *source, const MailmoveClientServer *server)
   ESourceSecurity *sec = e_source_get_extension (source, E_SOURCE_EXTENSION_SECURITY);
 
   e_source_authentication_set_host (auth, host_for_server (server));
-  e_source_authentication_set_port (auth, port_for_server (server));
+  e_source_authentication_set_port (auth, mailmove_client_server_get_port (server));
   if (server->user != NULL)
     e_source_authentication_set_user (auth, server->user);
   e_source_security_set_method (sec, method_for_security (server->security));

@@ -69,6 +69,17 @@ mailmove_client_server_copy (const MailmoveClientServer *server)
   return copy;
 }
 
+guint16
+mailmove_client_server_get_port (const MailmoveClientServer *server)
+{
+  g_return_val_if_fail (server != NULL, 0);
+  if (server->pin != NULL && server->pin->port != 0)
+    return server->pin->port;
+  if (server->port != 0)
+    return server->port;
+  return mailmove_protocol_default_port (server->protocol, server->security);
+}
+
 void
 mailmove_client_server_free (MailmoveClientServer *server)
 {

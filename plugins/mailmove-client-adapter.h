@@ -40,6 +40,9 @@ typedef struct {
 
 MailmoveClientServer *mailmove_client_server_copy (const MailmoveClientServer *server);
 void mailmove_client_server_free (MailmoveClientServer *server);
+/* The port an account must connect to: the pin's (where the probe reached the server), else @port, else the
+ * protocol's default for @security.  Every adapter writes this one, so both clients agree. */
+guint16 mailmove_client_server_get_port (const MailmoveClientServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailmoveClientServer, mailmove_client_server_free)
 
 /* One mail account as the client has it. */
