@@ -62,6 +62,9 @@ typedef struct {
   MailmoveTransferForce force;
   guint timeout_seconds;        /* per read; 0 → MAILMOVE_IMAP_CONNECTION_DEFAULT_TIMEOUT */
   guint max_reconnects;         /* per pass, with back-off (1 s, 2 s, 4 s … 30 s); 0 → 8 */
+  gboolean foreground;          /* the copying thread at the caller's own priority (a command the user waits
+                                 * for); FALSE (the default): at SCHED_IDLE, so a client's main loop never
+                                 * waits for a CPU behind it */
 } MailmoveTransferOptions;
 
 void mailmove_transfer_options_init (MailmoveTransferOptions *options);  /* the defaults above */

@@ -280,6 +280,8 @@ run_transfer (int argc, char **argv, gboolean verify)
       return MAILMOVE_EXIT_USAGE;
     }
   options.dry_run = dry_run;
+  /* The user waits for this command: it copies at their priority, not in the background. */
+  options.foreground = TRUE;
   if (account == NULL)
     {
       const char *const *accounts = mailmove_plan_get_accounts (plan);

@@ -2,9 +2,13 @@
 /* The IMAP transfer engine against the harness Dovecots (old 127.0.30.1 → new 127.0.30.2), inside netns-run:
  * folders (nested Japanese names, a role), flags/keywords/dates, dedup, shared Message-IDs, no Message-ID,
  * each append path, a no-op re-merge, and kill -9 at random points. */
+/* SCHED_IDLE */
+#define _GNU_SOURCE
+
 #include "config.h"
 
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,10 @@
 static MailHarness *harness;
 static char *workdir;
 static gboolean report_batches;
+/* transfer() copies in the foreground (MailmoveTransferOptions.foreground); on_progress() counts the threads
+ * of this process under SCHED_IDLE it saw, the most at one time. */
+static gboolean foreground_passes;
+static guint idle_threads_seen;
 
 /* ---- helpers ---- */
 
@@ -64,7 +72,8 @@ create_mailbox (const char *instance, const char *user, const char *box)
 static const char *const users[] = { "edge@example.jp", "nomulti@example.jp", "sync@example.jp", "bare@example.jp",
                                      "servercaps@example.jp", "kill@example.jp", "restart@example.jp", "cancel@example.jp",
                                      "layout@example.jp", "layoutrev@example.jp", "quota@example.jp",
-                                     "altered@example.jp", "indoubt@example.jp", NULL };
+                                     "altered@example.jp", "indoubt@example.jp", "priority@example.jp",
+                                     "priorityfg@example.jp", NULL };
 
 static void
 add_users (const char *user)
@@ -126,12 +135,37 @@ run_done (GObject *source, GAsyncResult *res, gpointer user_data)
   w->done = TRUE;
 }
 
+/* Threads of this process whose scheduling policy (field 41 of /proc/PID/task/TID/stat) is SCHED_IDLE. */
+static guint
+count_idle_threads (void)
+{
+  g_autoptr (GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  const char *tid;
+  guint n = 0;
+
+  while (dir != NULL && (tid = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_strdup_printf ("/proc/self/task/%s/stat", tid);
+      g_autofree char *text = NULL;
+      g_auto (GStrv) fields = NULL;
+      const char *after_comm;
+
+      if (!g_file_get_contents (path, &text, NULL, NULL) || (after_comm = strrchr (text, ')')) == NULL)
+        continue;
+      fields = g_strsplit (after_comm + 2, " ", 0);  /* fields[0] is field 3 (state) */
+      if (g_strv_length (fields) > 38 && g_ascii_strtoull (fields[38], NULL, 10) == SCHED_IDLE)
+        n++;
+    }
+  return n;
+}
+
 static void
 on_progress (const char *folder, guint done, guint total, gpointer user_data)
 {
   Wait *w = user_data;
 
   w->progress_calls++;
+  idle_threads_seen = MAX (idle_threads_seen, count_idle_threads ());
   g_assert_true (done <= total || total == 0);
   /* The kill test's child tells its parent of every batch, so that kills land mid-copy however fast the
    * machine is. */
@@ -166,6 +200,7 @@ transfer (const char *user, MailmoveTransferForce force, guint batch, gboolean d
   opts.dry_run = dry_run;
   opts.timeout_seconds = 10;
   opts.max_reconnects = 3;
+  opts.foreground = foreground_passes;
   t = mailmove_transfer_new (&old_ep, &new_ep, harness->ca, journal, &opts, error);
   if (t == NULL)
     return NULL;
@@ -1126,6 +1161,36 @@ test_transfer_dovecot_fetch_data_before_earlier_reply (void **state)
   fake_stop (&f, thread);
 }
 
+/* ---- the copy's priority ---- */
+
+/* A client's pass copies from a thread under SCHED_IDLE, so that the client's main loop never waits for a CPU
+ * behind it; the CLI's foreground pass keeps the caller's priority.  Neither touches the calling thread. */
+static void
+test_transfer_dovecot_background_priority (void **state)
+{
+  static const struct { const char *user; gboolean foreground; } runs[] = {
+    { "priority@example.jp", FALSE }, { "priorityfg@example.jp", TRUE } };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (runs); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (MailmoveTransferResult) r = NULL;
+
+      deliver_many (runs[i].user, "p", 40, 0);
+      foreground_passes = runs[i].foreground;
+      idle_threads_seen = 0;
+      r = transfer (runs[i].user, MAILMOVE_TRANSFER_FORCE_NONE, 4, FALSE, &error);
+      foreground_passes = FALSE;
+      g_assert_no_error (error);
+      assert_int_equal (folder (r, "INBOX")->copied, 40);
+      /* Progress arrives while the pass thread lives: seen under SCHED_IDLE in the background, never in the
+       * foreground; the main thread (which ran on_progress) never is. */
+      assert_int_equal (idle_threads_seen, runs[i].foreground ? 0 : 1);
+      assert_int_equal (sched_getscheduler (0), SCHED_OTHER);
+      assert_each_once (runs[i].user, "INBOX", "p", 40);
+    }
+}
+
 /* No password in the journal, the sync state or any other file the engine wrote. */
 static void
 test_transfer_dovecot_no_password_in_files (void **state)
@@ -1279,6 +1344,7 @@ main (int argc, char **argv)
     cmocka_unit_test (test_transfer_dovecot_silent_server_times_out),
     cmocka_unit_test (test_transfer_dovecot_fetch_data_before_earlier_reply),
     cmocka_unit_test (test_transfer_dovecot_cancel_then_resume),
+    cmocka_unit_test (test_transfer_dovecot_background_priority),
     cmocka_unit_test (test_transfer_dovecot_no_password_in_files),
   };
 
