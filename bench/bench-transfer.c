@@ -25,6 +25,8 @@
 
 /* Gaps beyond this many µs are traced (MAILMOVE_BENCH_TRACE=1): when they happened, for finding their cause. */
 #define TRACE_GAP_US 3000
+/* The target for the longest stall (issue #8): stalls beyond it are counted. */
+#define STALL_TARGET_US 5000
 
 typedef struct {
   GMainLoop *loop;
@@ -42,6 +44,8 @@ typedef struct {
   guint64 last_wait_ns;
   guint64 max_gap_run_ns;  /* of the longest gap: running, and runnable but waiting for a CPU */
   guint64 max_gap_wait_ns;
+  int watched_pid;         /* --heartbeat-while: the peer process */
+  guint over_target;       /* stalls over the 5 ms target (gaps beyond the period + 5 ms) */
 } Pass;
 
 /* The thread's time on a CPU and its time runnable but waiting for one (schedstat): a stall with the
@@ -72,6 +76,8 @@ heartbeat (gpointer user_data)
       pass->max_gap_run_ns = have_stat ? run_ns - pass->last_run_ns : 0;
       pass->max_gap_wait_ns = have_stat ? wait_ns - pass->last_wait_ns : 0;
     }
+  if (pass->last_tick != 0 && now - pass->last_tick > HEARTBEAT_MS * 1000 + STALL_TARGET_US)
+    pass->over_target++;
   pass->last_run_ns = run_ns;
   pass->last_wait_ns = wait_ns;
   if (pass->trace != NULL && pass->last_tick != 0 && now - pass->last_tick > TRACE_GAP_US)
@@ -107,6 +113,57 @@ on_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_main_loop_quit (pass->loop);
 }
 
+/* Whether process @pid has ended (gone, or a zombie its parent has not reaped yet). */
+static gboolean
+process_ended (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  const char *after_comm;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (after_comm = strrchr (text, ')')) == NULL)
+    return TRUE;
+  return after_comm[1] == ' ' && (after_comm[2] == 'Z' || after_comm[2] == 'X');
+}
+
+static gboolean
+check_watched (gpointer user_data)
+{
+  Pass *pass = user_data;
+
+  if (!process_ended (pass->watched_pid))
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (pass->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* --heartbeat-while PID: the same heartbeat on an otherwise idle loop for as long as another process (a peer
+ * tool copying the same mailbox) runs: the stalls the machine's load alone causes, beside which the engine's
+ * own are read. */
+static int
+heartbeat_while (int pid)
+{
+  Pass pass = { 0 };
+  guint source;
+
+  pass.loop = g_main_loop_new (NULL, FALSE);
+  pass.schedstat_fd = open ("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  pass.watched_pid = pid;
+  source = g_timeout_add (HEARTBEAT_MS, heartbeat, &pass);
+  g_timeout_add (10, check_watched, &pass);
+  pass.start = g_get_monotonic_time ();
+  g_main_loop_run (pass.loop);
+  g_source_remove (source);
+  g_main_loop_unref (pass.loop);
+  if (pass.schedstat_fd >= 0)
+    close (pass.schedstat_fd);
+  printf ("watched=%d seconds=%.3f stall_ms=%.2f stall_runq_ms=%.2f stall_running_ms=%.2f over_5ms=%u ticks=%"
+          G_GUINT64_FORMAT "\n", pid, (double) (g_get_monotonic_time () - pass.start) / G_USEC_PER_SEC,
+          pass.max_gap > HEARTBEAT_MS * 1000 ? (double) (pass.max_gap - HEARTBEAT_MS * 1000) / 1000.0 : 0.0,
+          (double) pass.max_gap_wait_ns / 1e6, (double) pass.max_gap_run_ns / 1e6, pass.over_target, pass.ticks);
+  return 0;
+}
+
 static char *
 read_line (void)
 {
@@ -139,6 +196,7 @@ main (int argc, char **argv)
   g_autofree char *force = NULL;
   int passes = 1;
   int batch = 0;
+  int watch_pid = 0;
   const GOptionEntry entries[] = {
     { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file, "the harness CA", "PEM" },
     { "old-user", 0, 0, G_OPTION_ARG_STRING, &old_user, "login on the old server", "USER" },
@@ -151,6 +209,8 @@ main (int argc, char **argv)
     { "new-name", 0, 0, G_OPTION_ARG_STRING, &new_name, "the new server's name", "NAME" },
     { "force-no", 0, 0, G_OPTION_ARG_STRING, &force, "capabilities not to use: binary,multiappend,literal+,"
       "uidplus,condstore,special-use", "LIST" },
+    { "heartbeat-while", 0, 0, G_OPTION_ARG_INT, &watch_pid, "only the heartbeat, until process PID ends (the "
+      "stalls a peer's copy causes)", "PID" },
     { NULL },
   };
   g_autoptr (GOptionContext) context = g_option_context_new ("— the transfer engine, timed");
@@ -171,6 +231,8 @@ main (int argc, char **argv)
       fprintf (stderr, "bench-transfer: %s\n", error->message);
       return 2;
     }
+  if (watch_pid > 0)
+    return heartbeat_while (watch_pid);
   if (ca_file == NULL || old_user == NULL || new_user == NULL || journal == NULL || passes < 1 || batch < 0)
     {
       fprintf (stderr, "bench-transfer: --ca-file, --old-user, --new-user and --journal are needed\n");
@@ -290,13 +352,13 @@ main (int argc, char **argv)
         verified += mailmove_transfer_result_get_folder (pass.result, i)->verified;
       seconds = (double) (end - start) / G_USEC_PER_SEC;
       printf ("pass=%d copied=%u verified=%u seconds=%.3f msgs_per_s=%.1f complete=%s altered=%u reconnects=%u "
-              "stall_ms=%.2f stall_runq_ms=%.2f stall_running_ms=%.2f ticks=%" G_GUINT64_FORMAT " progress=%u\n",
+              "stall_ms=%.2f stall_runq_ms=%.2f stall_running_ms=%.2f over_5ms=%u ticks=%" G_GUINT64_FORMAT " progress=%u\n",
               p, copied, verified, seconds, seconds > 0 ? copied / seconds : 0.0,
               mailmove_transfer_result_is_complete (pass.result) ? "yes" : "no",
               mailmove_transfer_result_get_n_altered (pass.result),
               mailmove_transfer_result_get_n_reconnects (pass.result),
               pass.max_gap > HEARTBEAT_MS * 1000 ? (double) (pass.max_gap - HEARTBEAT_MS * 1000) / 1000.0 : 0.0,
-              (double) pass.max_gap_wait_ns / 1e6, (double) pass.max_gap_run_ns / 1e6,
+              (double) pass.max_gap_wait_ns / 1e6, (double) pass.max_gap_run_ns / 1e6, pass.over_target,
               pass.ticks, pass.progress_calls);
       if (pass.schedstat_fd >= 0)
         close (pass.schedstat_fd);
