@@ -1724,6 +1724,20 @@ dup_created (GObject *source, GAsyncResult *result, gpointer user_data)
   dup_end (op, NULL);
 }
 
+/* The incoming server an account is pointed at on one side: where the probe's pin reached it, else the plan's
+ * server-specific name and endpoint. */
+static void
+dup_receive (MailmoveClientServer *server, MailmoveProtocol protocol, MailmovePin *pin, char *host, guint16 port,
+             MailmoveSecurity security, const char *user)
+{
+  server->protocol = protocol;
+  server->host = pin != NULL ? pin->host : host;
+  server->port = pin != NULL ? pin->port : port;
+  server->security = pin != NULL ? pin->security : security;
+  server->user = (char *) user;
+  server->pin = pin;
+}
+
 static void
 dup_duplicate (DupOp *op)
 {
@@ -1736,12 +1750,8 @@ dup_duplicate (DupOp *op)
   MailmoveClientServer submit = { 0 };
   gboolean with_submit = smtp != NULL && smtp->present && news->host != NULL;
 
-  receive.protocol = op->new_protocol;
-  receive.host = op->new_pin != NULL ? op->new_pin->host : op->new_host;
-  receive.port = op->new_pin != NULL ? op->new_pin->port : op->new_port;
-  receive.security = op->new_pin != NULL ? op->new_pin->security : op->new_security;
-  receive.user = (char *) run_user (run, FALSE);
-  receive.pin = op->new_pin;
+  dup_receive (&receive, op->new_protocol, op->new_pin, op->new_host, op->new_port, op->new_security,
+               run_user (run, FALSE));
   /* Submission by the new server's own name (verified by that name); else the legacy account's setting. */
   if (with_submit)
     {
@@ -1811,12 +1821,8 @@ webmail_create_temporary (DupOp *op)
 
   account.address = (char *) mailmove_account_pair_get_address (run->pair);
   account.display_name = op->webmail->display_name;
-  account.receive.protocol = op->legacy_protocol;
-  account.receive.host = op->old_pin != NULL ? op->old_pin->host : op->old_host;
-  account.receive.port = op->old_pin != NULL ? op->old_pin->port : op->old_port;
-  account.receive.security = op->old_pin != NULL ? op->old_pin->security : op->old_security;
-  account.receive.user = account.address;
-  account.receive.pin = op->old_pin;
+  dup_receive (&account.receive, op->legacy_protocol, op->old_pin, op->old_host, op->old_port, op->old_security,
+               account.address);
   account.submit.protocol = MAILMOVE_PROTOCOL_SMTP;
   account.temporary = TRUE;
   mailmove_client_adapter_create_account_async (run->self->adapter, &account, op->webmail->old_password,
@@ -1861,12 +1867,8 @@ webmail_create (DupOp *op)
     }
   account.address = (char *) mailmove_account_pair_get_address (run->pair);
   account.display_name = op->webmail->display_name;
-  account.receive.protocol = op->new_protocol;
-  account.receive.host = op->new_pin != NULL ? op->new_pin->host : op->new_host;
-  account.receive.port = op->new_pin != NULL ? op->new_pin->port : op->new_port;
-  account.receive.security = op->new_pin != NULL ? op->new_pin->security : op->new_security;
-  account.receive.user = account.address;
-  account.receive.pin = op->new_pin;
+  dup_receive (&account.receive, op->new_protocol, op->new_pin, op->new_host, op->new_port, op->new_security,
+               account.address);
   account.submit.protocol = MAILMOVE_PROTOCOL_SMTP;
   /* Submission by the new server's own name, verified by that name (as a duplicate's). */
   if (smtp->present && news->host != NULL)
@@ -1910,12 +1912,7 @@ dup_pin_legacy (DupOp *op)
   mailmove_account_pair_set_legacy_original (run->pair, own->host, own->port, own->security, own->user);
   run->self->dirty = TRUE;
   persist (run->self, NULL);
-  receive.protocol = op->legacy_protocol;
-  receive.host = op->old_pin != NULL ? op->old_pin->host : op->old_host;
-  receive.port = op->old_pin != NULL ? op->old_pin->port : op->old_port;
-  receive.security = op->old_pin != NULL ? op->old_pin->security : op->old_security;
-  receive.user = own->user;
-  receive.pin = op->old_pin;
+  dup_receive (&receive, op->legacy_protocol, op->old_pin, op->old_host, op->old_port, op->old_security, own->user);
   mailmove_client_adapter_set_server_async (run->self->adapter, mailmove_account_pair_get_legacy_account_id (run->pair),
                                             &receive, NULL, run->self->cancellable, dup_pinned, op);
 }
