@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "mailmove-transfer-folder-result.h"
+#include "mailmove-json.h"
 
 JsonNode *
 mailmove_transfer_folder_result_to_json (const MailmoveTransferFolderResult *f)
@@ -17,11 +18,7 @@ mailmove_transfer_folder_result_to_json (const MailmoveTransferFolderResult *f)
   json_builder_add_string_value (b, f->old_name);
   json_builder_set_member_name (b, "new_name");
   json_builder_add_string_value (b, f->new_name);
-  json_builder_set_member_name (b, "role");
-  if (f->role != NULL)
-    json_builder_add_string_value (b, f->role);
-  else
-    json_builder_add_null_value (b);
+  mailmove_json_add_string_or_null (b, "role", f->role);
   json_builder_set_member_name (b, "created");
   json_builder_add_boolean_value (b, f->created);
   json_builder_set_member_name (b, "old_messages");
