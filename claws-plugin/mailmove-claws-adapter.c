@@ -149,19 +149,6 @@ server_connect_host (const MailmoveClientServer *server)
   return server->host;
 }
 
-static gboolean
-valid_host (const char *host)
-{
-  const char *p;
-
-  if (host == NULL || *host == '\0' || strlen (host) > 255)
-    return FALSE;
-  for (p = host; *p; p++)
-    if (!(g_ascii_isalnum (*p) || *p == '.' || *p == '-' || *p == ':' || *p == '_'))
-      return FALSE;
-  return TRUE;
-}
-
 gboolean
 mailmove_claws_adapter_write_certificate (const char *host, guint16 port, GBytes *der, GError **error)
 {
@@ -171,7 +158,7 @@ mailmove_claws_adapter_write_certificate (const char *host, guint16 port, GBytes
   gsize len = 0;
   const char *data;
 
-  if (!valid_host (host) || der == NULL || port == 0)
+  if (!mailmove_client_host_is_valid (host) || der == NULL || port == 0)
     {
       g_set_error (error, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED,
                    _("No verified certificate to pin for %s."), host != NULL ? host : "");
@@ -452,22 +439,6 @@ set_submit (PrefsAccount *ac, const MailmoveClientServer *submit)
     }
 }
 
-static gboolean
-check_server (const MailmoveClientServer *server, gboolean receive, GError **error)
-{
-  if (server == NULL)
-    return TRUE;
-  if (!valid_host (server_connect_host (server))
-      || (receive && server->protocol != MAILMOVE_PROTOCOL_IMAP && server->protocol != MAILMOVE_PROTOCOL_POP3))
-    {
-      g_set_error (error, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED,
-                   _("The server “%s” cannot be used for a Claws Mail account."),
-                   server->host != NULL ? server->host : "");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* Creates the IMAP folder of @ac (Claws creates missing special folders on the server while doing so). */
 static void
 create_imap_folder (PrefsAccount *ac)
@@ -496,7 +467,8 @@ duplicate_account (MailmoveClawsAdapter *self, PrefsAccount *src, const Mailmove
   g_autofree char *legacy = NULL;
   g_autofree char *dup_id = NULL;
 
-  if (!check_server (receive, TRUE, error) || !check_server (submit, FALSE, error))
+  if (!mailmove_client_server_check (receive, TRUE, error)
+      || (submit != NULL && !mailmove_client_server_check (submit, FALSE, error)))
     return NULL;
   if (src->protocol != A_IMAP4 && src->protocol != A_POP3)
     {
@@ -597,8 +569,8 @@ create_account (MailmoveClawsAdapter *self, const MailmoveClientAccount *account
   GList *head;
   g_autofree char *id = NULL;
 
-  if (account->address == NULL || !check_server (&account->receive, TRUE, error)
-      || (account->submit.host != NULL && !check_server (&account->submit, FALSE, error)))
+  if (account->address == NULL || !mailmove_client_server_check (&account->receive, TRUE, error)
+      || (account->submit.host != NULL && !mailmove_client_server_check (&account->submit, FALSE, error)))
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED,
@@ -688,7 +660,8 @@ set_server (MailmoveClawsAdapter *self, PrefsAccount *ac, const MailmoveClientSe
   g_autofree char *id = NULL;
   gboolean moved;
 
-  if (!check_server (receive, TRUE, error) || !check_server (submit, FALSE, error))
+  if (!mailmove_client_server_check (receive, TRUE, error)
+      || (submit != NULL && !mailmove_client_server_check (submit, FALSE, error)))
     return FALSE;
   if ((ac->protocol == A_IMAP4) != (receive->protocol == MAILMOVE_PROTOCOL_IMAP))
     {

@@ -1054,21 +1054,6 @@ set_endpoint (ESource *source, const MailmoveClientServer *server)
   e_source_security_set_method (sec, method_for_security (server->security));
 }
 
-static gboolean
-server_is_usable (const MailmoveClientServer *server, MailmoveProtocol expected_a, MailmoveProtocol expected_b,
-                  GError **error)
-{
-  if (server == NULL || host_for_server (server) == NULL || *host_for_server (server) == '\0'
-      || (server->protocol != expected_a && server->protocol != expected_b)
-      || (server->pin != NULL && server->pin->kind == MAILMOVE_PIN_CERTIFICATE && server->pin->address == NULL))
-    {
-      g_set_error_literal (error, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED,
-                           _("The server to point the account at is incomplete."));
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* ---- passwords and sources, one async step after the other ---- */
 
 /* Work shared by duplicate, create and remove: a queue of password copies or deletions, then the sources to
@@ -1303,8 +1288,8 @@ adapter_duplicate_account_async (MailmoveClientAdapter *adapter, const char *leg
 
   g_task_set_source_tag (task, adapter_duplicate_account_async);
   account = ref_mail_account (self, legacy_id, &error);
-  if (account == NULL || !server_is_usable (receive, MAILMOVE_PROTOCOL_IMAP, MAILMOVE_PROTOCOL_POP3, &error)
-      || (submit != NULL && !server_is_usable (submit, MAILMOVE_PROTOCOL_SMTP, MAILMOVE_PROTOCOL_SMTP, &error)))
+  if (account == NULL || !mailmove_client_server_check (receive, TRUE, &error)
+      || (submit != NULL && !mailmove_client_server_check (submit, FALSE, &error)))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
@@ -1415,9 +1400,9 @@ adapter_create_account_async (MailmoveClientAdapter *adapter, const MailmoveClie
 
   g_task_set_source_tag (task, adapter_create_account_async);
   if (account == NULL || account->address == NULL || strchr (account->address, '@') == NULL
-      || !server_is_usable (&account->receive, MAILMOVE_PROTOCOL_IMAP, MAILMOVE_PROTOCOL_POP3, &error)
+      || !mailmove_client_server_check (&account->receive, TRUE, &error)
       || (account->submit.host != NULL
-          && !server_is_usable (&account->submit, MAILMOVE_PROTOCOL_SMTP, MAILMOVE_PROTOCOL_SMTP, &error)))
+          && !mailmove_client_server_check (&account->submit, FALSE, &error)))
     {
       if (error == NULL)
         error = g_error_new_literal (MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED,
@@ -1577,8 +1562,8 @@ adapter_set_server_async (MailmoveClientAdapter *adapter, const char *id, const 
 
   g_task_set_source_tag (task, adapter_set_server_async);
   account = ref_mail_account (self, id, &error);
-  if (account == NULL || !server_is_usable (receive, MAILMOVE_PROTOCOL_IMAP, MAILMOVE_PROTOCOL_POP3, &error)
-      || (submit != NULL && !server_is_usable (submit, MAILMOVE_PROTOCOL_SMTP, MAILMOVE_PROTOCOL_SMTP, &error)))
+  if (account == NULL || !mailmove_client_server_check (receive, TRUE, &error)
+      || (submit != NULL && !mailmove_client_server_check (submit, FALSE, &error)))
     {
       g_task_return_error (task, error);
       g_object_unref (task);

@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "mailmove-client-adapter.h"
@@ -78,6 +80,38 @@ mailmove_client_server_get_port (const MailmoveClientServer *server)
   if (server->port != 0)
     return server->port;
   return mailmove_protocol_default_port (server->protocol, server->security);
+}
+
+gboolean
+mailmove_client_host_is_valid (const char *host)
+{
+  if (host == NULL || *host == '\0' || strlen (host) > 255)
+    return FALSE;
+  for (const char *p = host; *p != '\0'; p++)
+    if (!(g_ascii_isalnum (*p) || *p == '.' || *p == '-' || *p == ':' || *p == '_'))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+mailmove_client_server_check (const MailmoveClientServer *server, gboolean incoming, GError **error)
+{
+  const char *host = NULL;
+  gboolean protocol_ok;
+
+  if (server != NULL)
+    host = server->pin != NULL ? server->pin->host : server->host;
+  protocol_ok = server != NULL && (incoming ? server->protocol == MAILMOVE_PROTOCOL_IMAP
+                                             || server->protocol == MAILMOVE_PROTOCOL_POP3
+                                            : server->protocol == MAILMOVE_PROTOCOL_SMTP);
+  if (!protocol_ok || !mailmove_client_host_is_valid (host)
+      || (server->pin != NULL && server->pin->kind == MAILMOVE_PIN_CERTIFICATE && server->pin->address == NULL))
+    {
+      g_set_error (error, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED,
+                   _("The server “%s” cannot be used for a mail account."), host != NULL ? host : "");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 void

@@ -43,6 +43,13 @@ void mailmove_client_server_free (MailmoveClientServer *server);
 /* The port an account must connect to: the pin's (where the probe reached the server), else @port, else the
  * protocol's default for @security.  Every adapter writes this one, so both clients agree. */
 guint16 mailmove_client_server_get_port (const MailmoveClientServer *server);
+/* Whether @host is a host name or address literal a client may write into its account files: letters, digits,
+ * '.', '-', ':', '_', at most 255 bytes (nothing a config file or a file name could misread). */
+gboolean mailmove_client_host_is_valid (const char *host);
+/* Whether @server can be written into an account: @incoming an IMAP or POP3 server, else an SMTP one; a valid
+ * host to connect to (the pin's, else its own); a certificate pin with its address.  Every adapter checks this
+ * before it changes an account. */
+gboolean mailmove_client_server_check (const MailmoveClientServer *server, gboolean incoming, GError **error);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MailmoveClientServer, mailmove_client_server_free)
 
 /* One mail account as the client has it. */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* MailmoveClientServer's port rule: both clients' adapters write the port it gives. */
+/* MailmoveClientServer's port rule and its check: both clients' adapters write the port it gives and refuse
+ * what the check refuses. */
 #include "config.h"
+
+#include <string.h>
 
 #include "mailmove-test.h"
 #include "mailmove-plugins.h"
@@ -26,11 +29,52 @@ test_client_server_port (void **state)
   assert_int_equal (mailmove_client_server_get_port (&s), 1993);
 }
 
+static void
+test_client_server_check (void **state)
+{
+  g_autoptr (MailmovePin) cert = mailmove_pin_new (MAILMOVE_PIN_CERTIFICATE, MAILMOVE_PROTOCOL_IMAP,
+                                                   MAILMOVE_SECURITY_TLS, 993, "2001:db8::10", "mail.example.jp",
+                                                   "AB:CD");
+  MailmoveClientServer s = { .protocol = MAILMOVE_PROTOCOL_POP3, .host = (char *) "sv1.old-host.jp",
+                             .security = MAILMOVE_SECURITY_TLS };
+  g_autoptr (GError) error = NULL;
+
+  assert_true (mailmove_client_host_is_valid ("sv1.old-host.jp"));
+  assert_true (mailmove_client_host_is_valid ("2001:db8::10"));
+  assert_false (mailmove_client_host_is_valid (""));
+  assert_false (mailmove_client_host_is_valid (NULL));
+  assert_false (mailmove_client_host_is_valid ("mail.example.jp\nsmtp_server=evil"));
+  assert_false (mailmove_client_host_is_valid ("../certs"));
+
+  assert_true (mailmove_client_server_check (&s, TRUE, NULL));
+  /* Incoming is IMAP or POP3, outgoing SMTP. */
+  assert_false (mailmove_client_server_check (&s, FALSE, &error));
+  g_assert_error (error, MAILMOVE_CLIENT_ADAPTER_ERROR, MAILMOVE_CLIENT_ADAPTER_ERROR_FAILED);
+  assert_non_null (strstr (error->message, "sv1.old-host.jp"));
+  g_clear_error (&error);
+  s.protocol = MAILMOVE_PROTOCOL_SMTP;
+  assert_true (mailmove_client_server_check (&s, FALSE, NULL));
+  assert_false (mailmove_client_server_check (&s, TRUE, NULL));
+  s.protocol = MAILMOVE_PROTOCOL_IMAP;
+  /* A host a config file could misread, or none. */
+  s.host = (char *) "mail.example.jp\r\nrecv_server=x";
+  assert_false (mailmove_client_server_check (&s, TRUE, NULL));
+  s.host = NULL;
+  assert_false (mailmove_client_server_check (&s, TRUE, NULL));
+  assert_false (mailmove_client_server_check (NULL, TRUE, NULL));
+  /* A pin is where the account connects: its host counts, and a certificate pin needs its address. */
+  s.pin = cert;
+  assert_true (mailmove_client_server_check (&s, TRUE, NULL));
+  g_clear_pointer (&cert->address, g_free);
+  assert_false (mailmove_client_server_check (&s, TRUE, NULL));
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_client_server_port),
+    cmocka_unit_test (test_client_server_check),
   };
 
   return cmocka_run_group_tests_name ("client-server", tests, NULL, NULL);
